@@ -1,0 +1,39 @@
+# Lockline: `make run` (the demo on embedded defaults) and `make test` (the whole suite).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+
+# Tests run on PostgreSQL and Redis; override to point elsewhere.
+TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/lockline)
+TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/1)
+PYTEST_ARGS ?=
+
+.PHONY: run test venv services migrate seed bench clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+services:
+	bin/services-up
+
+run: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo
+	@echo "Lockline is starting: admin at http://127.0.0.1:8000/admin/ (login demo / lockline-demo)"
+	@echo
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile.dev
+
+test: venv services
+	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" CELERY_BROKER_URL="$(TEST_REDIS_URL)" \
+		$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf var staticfiles .pytest_cache

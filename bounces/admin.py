@@ -1,0 +1,80 @@
+from django.contrib import admin
+from django.utils.html import format_html
+
+from bounces.models import BounceEvent, Suppression
+from bounces.services import suppression_lift
+from lockline.admin_actions import confirm_with_reason
+
+
+@admin.register(BounceEvent)
+class BounceEventAdmin(admin.ModelAdmin):
+    list_display = ["occurred_at", "email", "category", "reason", "status", "smtp_code", "source", "esp_name", "campaign", "prompt_version"]
+    list_filter = ["category", "source", "reason", "esp_name", "campaign", "prompt_version", "recipient_domain"]
+    search_fields = ["email", "diagnostic", "esp_event_id", "message__message_id"]
+    list_select_related = ["campaign", "prompt_version"]
+    date_hierarchy = "occurred_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        # Evidence: what the server or ESP said stays exactly as received.
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ActiveFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "active"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Active"), ("no", "Lifted or expired")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.active()
+        if self.value() == "no":
+            return queryset.exclude(pk__in=queryset.active().values("pk"))
+        return queryset
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    list_display = ["email", "reason", "created_at", "expires_at", "lifted_at", "evidence_summary"]
+    list_filter = [ActiveFilter, "reason", "bounce_event__category", "bounce_event__source"]
+    search_fields = ["email", "note", "lift_reason"]
+    list_select_related = ["bounce_event"]
+    readonly_fields = [
+        "email", "reason", "bounce_event", "evidence_summary", "evidence_raw", "created_at",
+        "expires_at", "lifted_at", "lifted_by", "lift_reason",
+    ]
+    fields = readonly_fields + ["note"]
+    actions = ["lift"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # history is kept: lift instead
+
+    @admin.display(description="evidence")
+    def evidence_summary(self, obj):
+        event = obj.bounce_event
+        if event is None:
+            return "—"
+        return f"{event.get_source_display()}: {event.category} {event.status or ''} {event.smtp_code or ''} {event.diagnostic[:120]}"
+
+    @admin.display(description="raw evidence")
+    def evidence_raw(self, obj):
+        if obj.bounce_event is None or not obj.bounce_event.raw:
+            return "—"
+        return format_html('<pre style="white-space: pre-wrap; max-height: 30em; overflow: auto">{}</pre>', obj.bounce_event.raw)
+
+    @admin.action(description="Lift selected suppressions", permissions=["change"])
+    def lift(self, request, queryset):
+        return confirm_with_reason(
+            self, request, queryset.filter(lifted_at__isnull=True), title="Lift suppressions",
+            perform=lambda obj, reason, by: suppression_lift(suppression=obj, reason=reason, by=by),
+        )

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class BounceSource(models.TextChoices):
+    SMTP = "smtp", "SMTP reply at send time"
+    WEBHOOK = "webhook", "ESP tracking webhook"
+    DSN = "dsn", "Bounce email (DSN)"
+    UNSUBSCRIBE = "unsubscribe", "Unsubscribe link or mailto"
+    MANUAL = "manual", "Entered by staff"
+
+
+class BounceCategory(models.TextChoices):
+    HARD = "hard", "Hard"  # the address is dead: suppress at once
+    SOFT = "soft", "Soft"  # the mailbox or server failed; suppress only if it persists
+    TRANSIENT = "transient", "Transient"  # greylisting, throttling: never counts against the lead
+    COMPLAINT = "complaint", "Complaint"  # the recipient reported spam: suppress at once
+    UNSUBSCRIBE = "unsubscribe", "Unsubscribe"  # the recipient opted out: suppress at once
+
+
+class BounceEvent(models.Model):
+    """One delivery failure, complaint or unsubscribe, from whichever channel reported it."""
+
+    Source = BounceSource
+
+    Category = BounceCategory
+
+    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="bounce_events")
+    message = models.ForeignKey(
+        "campaigns.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="bounce_events"
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="bounce_events"
+    )
+    prompt_version = models.ForeignKey(
+        "campaigns.PromptVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="bounce_events"
+    )
+    email = models.EmailField(max_length=254)
+    recipient_domain = models.CharField(max_length=253, db_index=True)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    category = models.CharField(max_length=16, choices=Category.choices)
+    # Sisimai's reason vocabulary (userunknown, mailboxfull, spamdetected, ...).
+    reason = models.CharField(max_length=32, blank=True, db_index=True)
+    # A finer reason of our own where one helps (greylisted, ...).
+    detail = models.CharField(max_length=64, blank=True)
+    status = models.CharField("enhanced status code", max_length=16, blank=True)
+    smtp_code = models.CharField("SMTP reply code", max_length=3, blank=True)
+    diagnostic = models.TextField(blank=True)
+    remote_mta = models.CharField(max_length=255, blank=True)
+    esp_name = models.CharField(max_length=32, blank=True)
+    esp_event_id = models.CharField(max_length=255, null=True, blank=True)
+    # What the ESP itself called the event (SES "Transient", Postmark "SoftBounce", ...), kept
+    # beside our category so disagreements per ESP can be counted.
+    esp_event_type = models.CharField(max_length=64, blank=True)
+    # One key per real-world event whatever channel or retry delivered it: the ESP's id where
+    # it is stable, else a digest of the normalised event. Writes are upserts on it.
+    dedupe_key = models.CharField(max_length=128, unique=True)
+    raw = models.TextField(blank=True, help_text="The raw DSN or webhook payload, as received.")
+    occurred_at = models.DateTimeField(default=timezone.now)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["esp_name", "esp_event_id"],
+                condition=Q(esp_event_id__isnull=False),
+                name="bounce_event_esp_id_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(category__in=BounceCategory.values), name="bounce_event_category_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=BounceSource.values), name="bounce_event_source_valid"
+            ),
+        ]
+        indexes = [
+            # The soft-bounce persistence count: this address's soft failures in the window.
+            models.Index(fields=["email", "category", "occurred_at"], name="bounce_email_cat_time"),
+            # Analytics by campaign / prompt version over time.
+            models.Index(fields=["campaign", "occurred_at"], name="bounce_campaign_time"),
+            models.Index(fields=["prompt_version", "occurred_at"], name="bounce_prompt_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} {self.status or self.smtp_code} {self.email}"
+
+
+class SuppressionQuerySet(models.QuerySet):
+    def active(self, at=None):
+        at = at or timezone.now()
+        return self.filter(lifted_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+
+
+class SuppressionReason(models.TextChoices):
+    HARD_BOUNCE = "hard_bounce", "Hard bounce"
+    PERSISTENT_SOFT = "persistent_soft", "Persistent soft bounce"
+    COMPLAINT = "complaint", "Spam complaint"
+    UNSUBSCRIBE = "unsubscribe", "Unsubscribed"
+    MANUAL = "manual", "Added by staff"
+
+
+class Suppression(models.Model):
+    """An address we must not send to, with the evidence for it. Lifted, never deleted."""
+
+    Reason = SuppressionReason
+
+    email = models.EmailField(max_length=254)
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    bounce_event = models.ForeignKey(
+        BounceEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="suppressions"
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lift_reason = models.TextField(blank=True)
+
+    objects = SuppressionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # At most one active suppression per address; lifted ones stay as history.
+            # (An expired-but-not-lifted row still counts here: the expiry sweep lifts it.)
+            models.UniqueConstraint(
+                fields=["email"], condition=Q(lifted_at__isnull=True), name="suppression_one_active_per_email"
+            ),
+            models.CheckConstraint(
+                condition=Q(lifted_at__isnull=True) | ~Q(lift_reason=""), name="suppression_lift_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=Q(reason__in=SuppressionReason.values), name="suppression_reason_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.get_reason_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.lifted_at is None and (self.expires_at is None or self.expires_at > timezone.now())

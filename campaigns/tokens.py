@@ -1,0 +1,67 @@
+"""Correlation tokens: how a bounce that comes back days later finds the message it is about.
+
+A token names a Message and carries an HMAC so nobody can forge a bounce (or an unsubscribe)
+for a message they did not receive. It is all lower-case letters, digits and one hyphen,
+because MTAs lower-case local parts and some strip anything unusual: it survives as the VERP
+Return-Path's local part (``bounces+<token>@<mail domain>``), in the ``X-Lockline-Message-ID``
+header, and inside our Message-ID.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+from django.conf import settings
+
+CORRELATION_HEADER = "X-Lockline-Message-ID"
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+_TOKEN_RE = re.compile(r"([0-9a-z]{1,13})-([0-9a-f]{12})")
+
+
+def _base36(number: int) -> str:
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = _DIGITS[rest] + out
+        if not number:
+            return out
+
+
+def _mac(body: str) -> str:
+    key = f"lockline.message-token:{settings.SECRET_KEY}".encode()
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()[:12]
+
+
+def message_token(message_pk: int) -> str:
+    body = _base36(message_pk)
+    return f"{body}-{_mac(body)}"
+
+
+def message_pk_from_token(token: str) -> int | None:
+    """The Message pk a token names, or None if it is malformed or its MAC does not verify."""
+    match = _TOKEN_RE.fullmatch((token or "").strip().lower())
+    if not match:
+        return None
+    body, mac = match.groups()
+    if not hmac.compare_digest(mac, _mac(body)):
+        return None
+    return int(body, 36)
+
+
+def find_token(text: str) -> int | None:
+    """The first valid token anywhere in ``text`` (a Return-Path, a Message-ID, a header)."""
+    for match in _TOKEN_RE.finditer((text or "").lower()):
+        pk = message_pk_from_token(match.group(0))
+        if pk is not None:
+            return pk
+    return None
+
+
+def verp_address(message_pk: int) -> str:
+    return f"{settings.LOCKLINE_BOUNCE_LOCALPART}+{message_token(message_pk)}@{settings.LOCKLINE_MAIL_DOMAIN}"
+
+
+def rfc_message_id(message_pk: int) -> str:
+    """Our Message-ID for a message, without angle brackets."""
+    return f"{message_token(message_pk)}@{settings.LOCKLINE_MAIL_DOMAIN}"

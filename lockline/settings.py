@@ -1,0 +1,239 @@
+"""Lockline settings: one file, every value from the environment.
+
+With nothing set, Lockline runs on a laptop that has only Python: SQLite in ``var/``, Celery on
+kombu's filesystem transport (also in ``var/``), mail over SMTP to the local sink. Production
+differs by environment variables only (see ``.env.example`` and the README's table):
+``DATABASE_URL`` moves to PostgreSQL, ``CELERY_BROKER_URL`` to Redis, ``EMAIL_BACKEND`` and
+``ANYMAIL_*`` to an ESP. With ``DEBUG`` off, start-up refuses the insecure development defaults.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("LOCKLINE_VAR_DIR", BASE_DIR / "var"))
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    env.read_env(str(BASE_DIR / ".env"))
+
+DEBUG = env.bool("DEBUG", default=True)
+
+# The development key is public (it is in this file). It is refused below when DEBUG is off.
+DEVELOPMENT_SECRET_KEY = "lockline-development-key-do-not-use-in-production"
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Public base URL, used in links that leave the site (one-click unsubscribe).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "anymail",
+    "leads",
+    "campaigns",
+    "bounces",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "lockline.urls"
+WSGI_APPLICATION = "lockline.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------
+# SQLite by default so `make run` needs nothing but Python; PostgreSQL through DATABASE_URL.
+# CONN_MAX_AGE keeps connections between requests: webhook posts arrive in bursts, and
+# reconnecting per request costs more than the work of a small post.
+DATABASES = {
+    "default": env.db_url(
+        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'lockline.sqlite3'}"
+    )
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # Web, worker and beat share the file: wait for the write lock instead of failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis (shared state across workers: recipient-domain throttles) --------------------------
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+# --- Celery -----------------------------------------------------------------------------------
+# The filesystem transport needs no server: the development default. Set CELERY_BROKER_URL to
+# redis://... in production.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+_BROKER_DIR = VAR_DIR / "broker"
+if CELERY_BROKER_URL.startswith("filesystem"):
+    (_BROKER_DIR / "processed").mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_BROKER_DIR),
+        "data_folder_out": str(_BROKER_DIR),
+        "processed_folder": str(_BROKER_DIR / "processed"),
+        "control_folder": str(_BROKER_DIR / "control"),
+        "store_processed": False,
+    }
+else:
+    # Redis redelivers a message that is not acked within the visibility timeout. A retry
+    # countdown longer than that is redelivered again and again, so keep it above the longest
+    # countdown the delivery schedule can pick (LOCKLINE_RETRY_MAX_DELAY, plus margin).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=6 * 3600),
+    }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = "UTC"
+# One message at a time per worker process: a sending task may wait on SMTP for seconds, and a
+# prefetched batch would sit behind it (and be redelivered late if the worker dies).
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES_NAMES = ("default", "send", "bounces")
+CELERY_TASK_ROUTES = {
+    "campaigns.tasks.*": {"queue": "send"},
+    "bounces.tasks.*": {"queue": "bounces"},
+}
+# Every network call has its own timeout (EMAIL_TIMEOUT, HTTP timeouts); tasks are limited just
+# above them so a hung child is replaced rather than holding a slot forever.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=150)
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_BEAT_SCHEDULE = {
+    "suppression-expire-due": {"task": "bounces.tasks.suppression_expire_due", "schedule": 3600.0},
+}
+
+# --- Email ------------------------------------------------------------------------------------
+# SMTP to the local sink by default (`python manage.py smtp_sink`). For an ESP, set
+# EMAIL_BACKEND to an Anymail backend (anymail.backends.sendgrid.EmailBackend, ...) and its
+# ANYMAIL_* keys.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="127.0.0.1")
+EMAIL_PORT = env.int("EMAIL_PORT", default=2525)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="outreach@lockline.test")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Anymail takes every ANYMAIL_<NAME> variable as ANYMAIL["<NAME>"], so any ESP's keys
+# (ANYMAIL_SENDGRID_API_KEY, ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY, ...) need no code change.
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_") and value
+}
+ANYMAIL.setdefault("WEBHOOK_SECRET", env.str("WEBHOOK_SECRET", default=""))
+if DEBUG and not ANYMAIL["WEBHOOK_SECRET"]:
+    ANYMAIL["WEBHOOK_SECRET"] = "lockline:development-webhook-secret"
+
+# --- Lockline ---------------------------------------------------------------------------------
+# Domain of our Message-IDs and of the VERP Return-Path that bounces come back to.
+LOCKLINE_MAIL_DOMAIN = env.str("LOCKLINE_MAIL_DOMAIN", default="lockline.test")
+LOCKLINE_BOUNCE_LOCALPART = env.str("LOCKLINE_BOUNCE_LOCALPART", default="bounces")
+# Soft bounces suppress only when they persist: this many within the window, with no successful
+# delivery in between (a count older than the window starts again, as Mailman does).
+LOCKLINE_SOFT_BOUNCE_LIMIT = env.int("LOCKLINE_SOFT_BOUNCE_LIMIT", default=3)
+LOCKLINE_SOFT_BOUNCE_WINDOW_DAYS = env.int("LOCKLINE_SOFT_BOUNCE_WINDOW_DAYS", default=7)
+# A suppression for persistent soft bounces lapses after this many days; hard bounces,
+# complaints and unsubscribes never do.
+LOCKLINE_SOFT_SUPPRESSION_DAYS = env.int("LOCKLINE_SOFT_SUPPRESSION_DAYS", default=30)
+
+# --- Static files and the rest ----------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve admin assets straight from the apps in development (no collectstatic step needed).
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Webhook batches from an ESP (SendGrid posts up to ~1,000 events) must fit; anything larger is
+# refused by Django with a 400 before a view runs.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+# --- Production -------------------------------------------------------------------------------
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+
+    _problems = []
+    if SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 50:
+        _problems.append("SECRET_KEY is unset or the development key (set 50+ random characters)")
+    if not ANYMAIL["WEBHOOK_SECRET"]:
+        _problems.append("WEBHOOK_SECRET (or ANYMAIL_WEBHOOK_SECRET) is unset: webhooks would be open")
+    if _problems:
+        raise ImproperlyConfigured(
+            "Refusing to start with DEBUG off and insecure settings: " + "; ".join(_problems)
+        )

@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import path
+
+admin.site.site_header = "Lockline"
+admin.site.site_title = "Lockline"
+admin.site.index_title = "Outreach, bounces and suppressions"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+]

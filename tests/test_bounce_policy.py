@@ -1,0 +1,113 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from freezegun import freeze_time
+
+from bounces.models import BounceEvent, Suppression
+from bounces.services import bounce_record, suppression_create, suppression_expire_due, suppression_lift
+from leads.models import Lead
+from tests.factories import LeadFactory, MessageFactory
+
+pytestmark = pytest.mark.django_db
+Category = BounceEvent.Category
+
+
+def record(email, category, **kwargs):
+    return bounce_record(email=email, source=BounceEvent.Source.DSN, category=category, **kwargs)
+
+
+def test_a_hard_bounce_suppresses_the_lead_and_marks_the_message_bounced():
+    message = MessageFactory(state="sent")
+    result = record(message.to_email, Category.HARD, message=message, status="5.1.1", reason="userunknown")
+    assert result.created and result.suppression.reason == Suppression.Reason.HARD_BOUNCE
+    assert result.suppression.bounce_event == result.event
+    message.refresh_from_db()
+    assert message.state == "bounced"
+    assert Lead.objects.get(pk=message.lead_id).status == Lead.Status.SUPPRESSED
+    assert result.event.campaign_id == message.campaign_id
+    assert result.event.prompt_version_id == message.prompt_version_id
+
+
+def test_the_same_bounce_recorded_twice_is_one_event():
+    first = record("a@example.com", Category.HARD, dedupe_key="dsn:abc")
+    second = record("a@example.com", Category.HARD, dedupe_key="dsn:abc")
+    assert first.created and not second.created
+    assert second.event.pk == first.event.pk
+    assert BounceEvent.objects.count() == 1
+    assert Suppression.objects.count() == 1
+
+
+@pytest.mark.parametrize("category", [Category.COMPLAINT, Category.UNSUBSCRIBE])
+def test_complaints_and_unsubscribes_suppress_at_once(category):
+    result = record("b@example.com", category)
+    assert result.suppression is not None and result.suppression.expires_at is None
+
+
+def test_transient_failures_never_suppress():
+    for minute in range(10):
+        record("c@example.com", Category.TRANSIENT, occurred_at=timezone.now() + timedelta(minutes=minute))
+    assert not Suppression.objects.exists()
+
+
+def test_soft_bounces_suppress_only_when_they_persist_within_the_window(settings):
+    settings.LOCKLINE_SOFT_BOUNCE_LIMIT = 3
+    settings.LOCKLINE_SOFT_BOUNCE_WINDOW_DAYS = 7
+    start = timezone.now()
+    assert record("d@example.com", Category.SOFT, occurred_at=start).suppression is None
+    assert record("d@example.com", Category.SOFT, occurred_at=start + timedelta(days=1)).suppression is None
+    third = record("d@example.com", Category.SOFT, occurred_at=start + timedelta(days=2))
+    assert third.suppression.reason == Suppression.Reason.PERSISTENT_SOFT
+    assert third.suppression.expires_at is not None
+
+
+def test_soft_bounces_older_than_the_window_start_the_count_again(settings):
+    settings.LOCKLINE_SOFT_BOUNCE_LIMIT = 3
+    settings.LOCKLINE_SOFT_BOUNCE_WINDOW_DAYS = 7
+    start = timezone.now() - timedelta(days=30)
+    record("e@example.com", Category.SOFT, occurred_at=start)
+    record("e@example.com", Category.SOFT, occurred_at=start + timedelta(days=1))
+    result = record("e@example.com", Category.SOFT, occurred_at=start + timedelta(days=20))
+    assert result.suppression is None
+
+
+def test_a_successful_delivery_resets_the_soft_count(settings):
+    settings.LOCKLINE_SOFT_BOUNCE_LIMIT = 2
+    lead = LeadFactory(email="f@example.com")
+    start = timezone.now() - timedelta(days=3)
+    record(lead.email, Category.SOFT, occurred_at=start)
+    Lead.objects.filter(pk=lead.pk).update(last_delivered_at=start + timedelta(hours=1))
+    assert record(lead.email, Category.SOFT, occurred_at=start + timedelta(days=1)).suppression is None
+
+
+def test_a_complaint_during_a_temporary_suppression_makes_it_permanent():
+    suppression_create(email="g@example.com", reason=Suppression.Reason.PERSISTENT_SOFT,
+                       expires_at=timezone.now() + timedelta(days=5))
+    result = record("g@example.com", Category.COMPLAINT)
+    assert result.suppression.reason == Suppression.Reason.COMPLAINT
+    assert result.suppression.expires_at is None
+    assert Suppression.objects.filter(email="g@example.com").count() == 2
+
+
+def test_lifting_keeps_history_and_reactivates_the_lead(staff_user):
+    lead = LeadFactory(email="h@example.com")
+    suppression = record(lead.email, Category.HARD).suppression
+    with pytest.raises(ValueError):
+        suppression_lift(suppression=suppression, reason="  ")
+    suppression_lift(suppression=suppression, reason="typo fixed by the lead", by=staff_user)
+    suppression.refresh_from_db()
+    assert suppression.lifted_by == staff_user and suppression.lift_reason == "typo fixed by the lead"
+    lead.refresh_from_db()
+    assert lead.status == Lead.Status.ACTIVE
+
+
+def test_expired_soft_suppressions_are_lifted_by_the_sweep():
+    lead = LeadFactory(email="i@example.com")
+    suppression_create(email=lead.email, reason=Suppression.Reason.PERSISTENT_SOFT,
+                       expires_at=timezone.now() + timedelta(days=1))
+    assert suppression_expire_due() == 0
+    with freeze_time(timezone.now() + timedelta(days=2)):
+        assert suppression_expire_due() == 1
+    lead.refresh_from_db()
+    assert lead.status == Lead.Status.ACTIVE
+    assert not Suppression.objects.active().exists()
