@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/loc
 TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/1)
 PYTEST_ARGS ?=
 
-.PHONY: run test venv services migrate seed bench clean
+.PHONY: run test venv services bench accuracy clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,21 @@ run: venv
 test: venv services
 	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" CELERY_BROKER_URL="$(TEST_REDIS_URL)" \
 		$(BIN)/pytest $(PYTEST_ARGS)
+
+# Benchmarks: every bench/bench_*.py, each printing medians and ratios against a baseline it
+# measures in the same run. Uses the same PostgreSQL and Redis as the tests.
+bench: venv services
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	@set -e; for script in bench/bench_*.py; do \
+		echo "== $$script"; \
+		DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" CELERY_BROKER_URL="$(TEST_REDIS_URL)" \
+			$(PY) $$script; \
+	done
+
+# The bounce parser against the shared Sisimai corpus.
+CORPUS ?= ../shared/corpus/sisimai
+accuracy: venv
+	$(PY) -m bounces.parser.accuracy $(CORPUS)
 
 clean:
 	rm -rf var staticfiles .pytest_cache
