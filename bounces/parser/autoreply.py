@@ -1,0 +1,32 @@
+"""RFC 3834 auto-responses: vacation, out-of-office and friends."""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+
+from .message import header
+
+# Subjects auto-responders use; anchored at the start to avoid matching replies that quote them.
+_SUBJECT_RE = re.compile(
+    r"^\s*(auto(matic)?[ -]?(reply|response|antwort|respuesta|r[ée]ponse)|auto:|"
+    r"out of (the )?office|vacation|away from|abwesenheit|absence|abwesend|"
+    r"r[ée]ponse automatique|risposta automatica|自動応答|自動返信|不在)",
+    re.IGNORECASE,
+)
+
+
+def is_auto_reply(msg: Message) -> bool:
+    """True when the headers or subject mark ``msg`` as an automatic response.
+
+    ``Auto-Submitted: auto-generated`` is not enough on its own: MTAs put it on bounces too.
+    """
+    auto = header(msg, "Auto-Submitted").lower()
+    if auto.startswith("auto-replied"):
+        return True
+    for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress-Reply", "X-Vacation"):
+        if header(msg, name):
+            return True
+    if header(msg, "Precedence").lower() == "auto_reply":
+        return True
+    return bool(_SUBJECT_RE.search(header(msg, "Subject")))

@@ -1,0 +1,185 @@
+"""Turn (enhanced status, SMTP reply code, error text) into a reason and a category.
+
+Used by the bounce parser for every recipient and by the sending pipeline for SMTP replies at
+send time, so it depends on nothing but ``reasons.py``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .reasons import FIRST_PASS, HARD_REASONS, PHRASES, SECOND_PASS, STATUS_REASON, WEAK_REASONS
+from .report import Category
+
+STATUS_RE = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d])")
+REPLY_CODE_RE = re.compile(r"(?<![\w.\-])([245][0-9][0-9])(?=[ \-]|$)")
+
+_GREYLIST = ("greylist", "grey-list", "graylist", "gray-list", "greylisted", "try again later",
+             "please try later", "temporarily deferred", "try again in")
+_RATE = ("rate limit", "ratelimit", "rate-limit", "too many messages", "sending rate",
+         "too fast", "slow down", "throttl", "too many connections", "too many concurrent",
+         "too many recipients")
+
+
+def _matches(reason: str, text: str) -> bool:
+    for phrase in PHRASES.get(reason, ()):
+        if isinstance(phrase, str):
+            if phrase in text:
+                return True
+        else:  # ordered fragments
+            pos = 0
+            for frag in phrase:
+                pos = text.find(frag, pos)
+                if pos < 0:
+                    break
+                pos += len(frag)
+            else:
+                return True
+    return False
+
+
+def find_status(text: str) -> str:
+    """Return the first enhanced status code (e.g. '5.1.1') in ``text``, or ''."""
+    m = STATUS_RE.search(text)
+    return ".".join(m.groups()) if m else ""
+
+
+def find_reply_code(text: str) -> str:
+    """Return the first SMTP reply code (e.g. '550') in ``text``, or ''."""
+    m = REPLY_CODE_RE.search(text)
+    return m.group(1) if m else ""
+
+
+def prefer_status(field: str, text: str) -> str:
+    """Choose between a DSN Status field and a code quoted in the error text.
+
+    The text wins when the field is missing or only says "x.0.0" while the text is more
+    specific in the same class: remote servers are more precise than the reporting MTA.
+    """
+    quoted = find_status(text)
+    if not field:
+        return quoted
+    if quoted and field.endswith(".0.0") and quoted[0] == field[0] and not quoted.endswith(".0.0"):
+        return quoted
+    return field
+
+
+def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = "",
+               diagnostic_type: str = "", command: str = "") -> str:
+    """Return Sisimai's reason name for one recipient.
+
+    Order: 2.x.x is delivered; then specific reasons by code or phrase (FIRST_PASS); then a
+    reason the status code names outright; then broad phrases (SECOND_PASS); then the code's
+    class; then 'onhold' when there is text to go on, else 'undefined'.
+    """
+    text = " ".join(diagnostic.lower().split())
+    if status.startswith("2.") or action == "delivered":
+        return "delivered"
+    by_status = STATUS_REASON.get(status, "")
+    if by_status == "userunknown" and any(
+        _matches(r, text) for r in ("mailboxfull", "blocked", "hasmoved", "rejected", "notaccept")
+    ):
+        by_status = ""  # the code says 'no such user' but the text says otherwise
+    for reason in FIRST_PASS:
+        if by_status == reason or _matches(reason, text):
+            return reason
+    if by_status and by_status not in WEAK_REASONS:
+        return by_status
+    for reason in SECOND_PASS:
+        if _matches(reason, text):
+            return reason
+    if by_status:
+        return by_status
+    subject = status[:3]
+    if subject in ("5.6", "4.6"):
+        return "contenterror"
+    if subject in ("5.7", "4.7"):
+        return "securityerror"
+    if diagnostic_type.upper().startswith("X-UNIX"):
+        return "mailererror"
+    if _matches("syntaxerror", text) or smtp_code in ("500", "501", "503"):
+        return "syntaxerror"
+    if action in ("delayed", "expired"):
+        return "expired"
+    if command in ("EHLO", "HELO"):
+        return "blocked"
+    if _matches("vacation", text):
+        return "vacation"
+    return "onhold" if text else "undefined"
+
+
+def is_hard(reason: str, status: str, smtp_code: str) -> bool:
+    """Sisimai's hard flag: the address itself is bad, retrying can never work."""
+    if reason in HARD_REASONS:
+        return True
+    if reason == "notaccept":
+        return status.startswith("5") or smtp_code.startswith("5")
+    return False
+
+
+def detail_for(reason: str, status: str, smtp_code: str, text: str) -> str:
+    """A finer reason of our own ('' when the reason says it all)."""
+    text = text.lower()
+    if any(w in text for w in ("greylist", "grey-list", "graylist", "gray-list")):
+        return "greylisted"
+    if reason in ("speeding", "toomanyconn") or any(w in text for w in _RATE):
+        return "rate_limited"
+    if reason == "authfailure":
+        for word in ("dmarc", "dkim", "spf"):
+            if word in text:
+                return word
+    if reason == "blocked" and any(w in text for w in ("spamhaus", "blacklist", "blocklist", "rbl", "dnsbl")):
+        return "blocklisted"
+    if reason == "notaccept" and ("null mx" in text or status in ("5.1.10", "5.7.27")):
+        return "null_mx"
+    return ""
+
+
+def category_for(reason: str, hard: bool, status: str, smtp_code: str, detail: str) -> str:
+    """hard / complaint / transient / soft / '' (not a failure).
+
+    Transient means "the receiver is pacing us, not judging the address": rate limits,
+    throttling and greylisting with a temporary (4xx) code, plus the codes receivers use for
+    exactly that (421 4.7.0, 4.7.28, 452 4.5.3).
+    """
+    if hard:
+        return Category.HARD
+    if reason == "feedback":
+        return Category.COMPLAINT
+    if reason in ("vacation", "delivered"):
+        return Category.NONE
+    temporary = status.startswith("4") or (not status and smtp_code.startswith("4"))
+    if reason in ("speeding", "toomanyconn") and (temporary or not status.startswith("5")):
+        return Category.TRANSIENT
+    if temporary and (
+        detail in ("greylisted", "rate_limited")
+        or status == "4.7.28"
+        or (smtp_code == "421" and status == "4.7.0")
+        or (smtp_code == "452" and status == "4.5.3")
+    ):
+        return Category.TRANSIENT
+    return Category.SOFT
+
+
+def classify(status: str, smtp_code: str, diagnostic: str) -> tuple[str, str, str, bool]:
+    """Classify one SMTP failure.
+
+    Args: ``status`` an enhanced status code ("5.1.1") or ""; ``smtp_code`` a reply code
+    ("550") or ""; ``diagnostic`` the server's text. A status or code quoted in the text is
+    used when the arguments are empty.
+
+    Returns ``(reason, category, detail, hard)``: Sisimai's reason name, one of
+    "hard"/"soft"/"transient"/"complaint"/"" (see ``Category``), our finer detail or "", and
+    Sisimai's hard flag. Never raises for string arguments.
+    """
+    status = prefer_status((status or "").strip(), diagnostic or "")
+    smtp_code = (smtp_code or "").strip() or find_reply_code(diagnostic or "")
+    reason = reason_for(status, smtp_code, diagnostic or "")
+    return finish(reason, status, smtp_code, diagnostic or "")
+
+
+def finish(reason: str, status: str, smtp_code: str, diagnostic: str) -> tuple[str, str, str, bool]:
+    """Derive (reason, category, detail, hard) once the reason is known."""
+    hard = is_hard(reason, status, smtp_code)
+    detail = detail_for(reason, status, smtp_code, diagnostic)
+    return reason, category_for(reason, hard, status, smtp_code, detail), detail, hard

@@ -1,0 +1,271 @@
+"""``parse()``: from raw bytes to a BounceReport.
+
+Order of questions, each answered by its own module:
+1. Is it a complaint (``arf``)?  2. Does it carry RFC 3464 fields (``rfc3464``)?
+3. Does it read like a bounce, and whom does its text name (``textscan``)?
+4. Is it an auto-reply (``autoreply``)?  5. Otherwise it is not a bounce.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+from email.message import Message
+
+from . import arf, autoreply, rfc3464, textscan
+from .classify import finish, find_reply_code, prefer_status, reason_for
+from .message import (ADDRESS_RE, MAX_TEXT_CHARS, clean_address, content_type, header,
+                      leaf_parts, normalise, part_text, read_message, single_space)
+from .mta import detect
+from .report import BounceReport, Category, Kind, RecipientResult
+
+# parse_error values starting with this mean a bug in the parser, not a bad message.
+INTERNAL_ERROR_PREFIX = "internal error: "
+_ORIGINAL_TYPES = ("message/rfc822", "message/global", "message/partial")
+_HEADER_ONLY_TYPES = ("text/rfc822-headers", "message/rfc822-headers", "message/global-headers",
+                      "text/rfc822-header")
+_VERP_RE = re.compile(r"bounces\+([A-Za-z0-9._=+\-]{1,200})@", re.IGNORECASE)
+_CORRELATION_RE = re.compile(r"^\s*X-Lockline-Message-ID:\s*<?([^\s<>]{1,200})>?", re.IGNORECASE | re.MULTILINE)
+_MESSAGE_ID_RE = re.compile(r"^\s*Message-I[Dd]:\s*<?([^\s<>]{1,250})>?", re.MULTILINE | re.IGNORECASE)
+_REMOTE_HOST_RE = re.compile(r"(?:host|server|mta)\s+([a-z0-9][a-z0-9.-]{1,200}\.[a-z]{2,63})(?:\s*\[|\s+said)", re.IGNORECASE)
+_BOUNCE_SUBJECT_RE = re.compile(
+    r"undeliver|undelivered|delivery (status|fail|notif|problem|report)|returned mail|"
+    r"failure notice|mail delivery|could not be delivered|non[- ]?remis|nicht zustellbar|"
+    r"unzustellbar|delivery has failed|rejected|warning: message|delayed mail|"
+    r"error sending message|failed delivery|message not delivered|returned to sender|"
+    r"non[- ]delivery|bounce|mail failure|not delivered|no se puede entregar|"
+    r"エラー|不達|配信|未配達|ошибка|недоставлен",
+    re.IGNORECASE,
+)
+_SYSTEM_SENDER_RE = re.compile(
+    r"mailer-daemon|postmaster|mail delivery|mail system|maildelivery|noreply-dmarc|"
+    r"mdaemon|bounce|nobody@|root@|administrator",
+    re.IGNORECASE,
+)
+_DELAY_RE = re.compile(
+    r"delivery (has been|is) delayed|will (continue|keep) (trying|to try|retrying)|"
+    r"this is (only )?a warning|warning: message .* still undelivered|"
+    r"has not (yet )?been delivered|delivery attempts will continue|delayed mail|"
+    r"no action is required on your part|message delayed",
+    re.IGNORECASE,
+)
+
+
+def parse(raw: bytes) -> BounceReport:
+    """Parse one raw email message.
+
+    Never raises: on any internal error it returns ``kind == "not_bounce"`` with
+    ``parse_error`` describing it. Pure function, no I/O, bounded time on any input.
+    """
+    try:
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogateescape")
+        return _parse(bytes(raw))
+    except Exception as exc:  # the contract: callers never see our bugs, only a report
+        return BounceReport(kind=Kind.NOT_BOUNCE, parse_error=f"{INTERNAL_ERROR_PREFIX}{type(exc).__name__}: {exc}"[:500])
+
+
+def _parse(raw: bytes) -> BounceReport:
+    if not raw.strip():
+        return BounceReport(parse_error="empty message")
+    msg = read_message(normalise(raw))
+    if not msg.keys():
+        return BounceReport(parse_error="no header fields")
+    parts = leaf_parts(msg)
+    text, rest = _report_text(msg, parts)
+    section, quoted = textscan.error_section(text)
+    original = _original(parts, quoted or rest)
+    report = BounceReport()
+    report.mta = detect(msg, section.lower())
+    _fill_ids(report, msg, original, text)
+
+    feedback = arf.find_feedback(msg, parts, original)
+    if feedback is not None:
+        report.kind = Kind.COMPLAINT
+        report.feedback_type = feedback.feedback_type
+        report.mta = report.mta if report.mta and report.mta != "exim" else "arf"
+        for addr in feedback.recipients:
+            reason, category, detail, hard = finish("feedback", "", "", "")
+            report.recipients.append(RecipientResult(address=addr, reason=reason, category=category))
+        return report
+
+    exclude = _sender_addresses(msg, original)
+    dsn, per_message = rfc3464.find_dsn(parts)
+    scanned = dict(textscan.scan(section, exclude)) if (dsn or _looks_like_bounce(msg, parts, section)) else {}
+    delay_text = bool(_DELAY_RE.search(section[:4000]))
+    if dsn:
+        for d in dsn:
+            diagnostic = d.diagnostic or scanned.get(d.address, "") or scanned.get(d.original, "")
+            if not diagnostic and len(dsn) == 1 and scanned:
+                diagnostic = next(iter(scanned.values()))
+            report.recipients.append(_recipient(
+                d.address, d.action, d.status, diagnostic, d.diagnostic_type,
+                d.remote_mta, delay_text))
+    elif scanned or _looks_like_bounce(msg, parts, section):
+        failed = [clean_address(a) for a in header(msg, "X-Failed-Recipients").split(",")]
+        failed = [a for a in failed if a]
+        pairs = [(a, scanned.get(a, "")) for a in failed] if failed else list(scanned.items())
+        if not pairs and original is not None:
+            pairs = [(a.lower(), "") for a in ADDRESS_RE.findall(header(original, "To"))[:1]]
+        for addr, diagnostic in pairs:
+            if not diagnostic:
+                diagnostic = single_space(section)[:2000]
+            report.recipients.append(_recipient(addr, "", "", diagnostic, "", "", delay_text))
+
+    if report.recipients:
+        actions = {r.action for r in report.recipients}
+        if "failed" in actions:
+            report.kind = Kind.BOUNCE
+        elif "delayed" in actions:
+            report.kind = Kind.DELAY
+        else:
+            report.kind = Kind.NOT_BOUNCE
+        return report
+
+    if autoreply.is_auto_reply(msg):
+        report.kind = Kind.AUTO_REPLY
+        addr = clean_address(header(msg, "From"))
+        if addr:
+            report.recipients.append(RecipientResult(address=addr, reason="vacation", category=Category.NONE))
+        report.original_subject = report.original_subject or header(msg, "Subject") or None
+        return report
+    return report
+
+
+def _recipient(address: str, action: str, status: str, diagnostic: str, diagnostic_type: str,
+               remote_mta: str, delay_text: bool) -> RecipientResult:
+    diagnostic = single_space(diagnostic)[:2000]
+    status = prefer_status(status, diagnostic)
+    smtp_code = find_reply_code(diagnostic)
+    if not action:
+        if delay_text and not status.startswith("5"):
+            action = "delayed"
+        elif status.startswith("2"):
+            action = "delivered"
+        else:
+            action = "failed"
+    elif action in ("expired",):
+        action = "failed"
+    if not remote_mta:
+        m = _REMOTE_HOST_RE.search(diagnostic)
+        remote_mta = m.group(1).lower() if m else ""
+    reason = reason_for(status, smtp_code, diagnostic, action=action, diagnostic_type=diagnostic_type)
+    reason, category, detail, hard = finish(reason, status, smtp_code, diagnostic)
+    if action == "delivered":
+        category = Category.NONE
+    return RecipientResult(address=address, action=action, status=status, smtp_code=smtp_code,
+                           diagnostic=diagnostic, remote_mta=remote_mta, category=category,
+                           reason=reason, detail=detail, hard=hard)
+
+
+def _report_text(msg: Message, parts: list[Message]) -> tuple[str, str]:
+    """The human-readable report text, and any text that follows it in other parts."""
+    if not msg.is_multipart():
+        ctype = content_type(msg)
+        if ctype.startswith("message/"):
+            return "", ""
+        text = part_text(msg)
+        return (_strip_html(text) if ctype == "text/html" else text), ""
+    texts: list[str] = []
+    for part in parts:
+        ctype = content_type(part)
+        if ctype == "text/plain" or (ctype.startswith("text/") and ctype not in (
+                "text/html", "text/rfc822-headers", "text/delivery-status", "text/rfc822-header")):
+            texts.append(part_text(part))
+        if texts and ctype in rfc3464.DSN_TYPES:
+            break
+    if not texts:
+        html = [p for p in parts if content_type(p) == "text/html"]
+        if html:
+            texts.append(_strip_html(part_text(html[0])))
+    return "\n".join(texts)[:MAX_TEXT_CHARS], ""
+
+
+_TAG_RE = re.compile(r"<[^<>]{0,2000}>")
+
+
+def _strip_html(text: str) -> str:
+    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</tr>", "\n", text)
+    return _TAG_RE.sub(" ", text).replace("&lt;", "<").replace("&gt;", ">").replace("&nbsp;", " ").replace("&amp;", "&")
+
+
+def _original(parts: list[Message], quoted: str) -> Message | None:
+    """The returned original message (headers at least), or None."""
+    for part in parts:
+        ctype = content_type(part)
+        if ctype in _ORIGINAL_TYPES:
+            payload = part.get_payload()
+            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+                return payload[0]
+            if isinstance(payload, str):
+                return _headers_from_text(part_text(part))
+        if ctype in _HEADER_ONLY_TYPES:
+            return _headers_from_text(part_text(part))
+    if quoted.strip():
+        return _headers_from_text(quoted)
+    return None
+
+
+def _headers_from_text(text: str) -> Message | None:
+    lines = text[:32768].lstrip("\n").split("\n")
+    if lines and lines[0][:1] in (" ", "\t"):
+        lines = [ln.lstrip() for ln in lines]
+    try:
+        return email.message_from_string("\n".join(lines))
+    except Exception:
+        return None
+
+
+def _fill_ids(report: BounceReport, msg: Message, original: Message | None, text: str) -> None:
+    if original is not None:
+        mid = header(original, "Message-ID")
+        report.message_id = mid.strip().strip("<>").strip() or None if mid else None
+        report.original_subject = header(original, "Subject") or None
+        corr = header(original, "X-Lockline-Message-ID")
+        report.correlation = corr.strip("<> ") or None if corr else None
+    if report.correlation is None:
+        m = _CORRELATION_RE.search(text)
+        if m:
+            report.correlation = m.group(1)
+    if report.message_id is None:
+        m = _MESSAGE_ID_RE.search(text)
+        if m and m.group(1) != header(msg, "Message-ID").strip("<> "):
+            report.message_id = m.group(1)
+    for name in ("To", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "Return-Path",
+                 "X-Original-Rcpt-To"):
+        m = _VERP_RE.search(header(msg, name))
+        if m:
+            report.verp_token = m.group(1)
+            break
+
+
+def _sender_addresses(msg: Message, original: Message | None) -> set[str]:
+    """Addresses on the sending side: never a failed recipient."""
+    out: set[str] = set()
+    for source, names in ((msg, ("To", "From", "Reply-To")),
+                          (original, ("From", "Return-Path", "Sender", "Reply-To"))):
+        if source is None:
+            continue
+        for name in names:
+            for a in ADDRESS_RE.findall(header(source, name)):
+                out.add(a.lower())
+    return out
+
+
+def _looks_like_bounce(msg: Message, parts: list[Message], section: str) -> bool:
+    """Cheap signals that a message is a delivery report rather than ordinary mail."""
+    if header(msg, "X-Failed-Recipients"):
+        return True
+    ctype = header(msg, "Content-Type").lower()
+    if "report-type=delivery-status" in ctype or "multipart/report" in ctype:
+        return True
+    sender = header(msg, "From")
+    if _SYSTEM_SENDER_RE.search(sender):
+        return True
+    if header(msg, "Return-Path").strip() in ("<>", ""):
+        if _BOUNCE_SUBJECT_RE.search(header(msg, "Subject")):
+            return True
+    if _BOUNCE_SUBJECT_RE.search(header(msg, "Subject")):
+        return True
+    return any(content_type(p) in _ORIGINAL_TYPES + _HEADER_ONLY_TYPES for p in parts) and bool(
+        re.search(r"\b[45]\d\d[ -]|\b[45]\.\d\.\d", section))

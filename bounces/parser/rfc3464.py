@@ -1,0 +1,141 @@
+"""RFC 3464 delivery-status fields, including the broken variants seen in the wild.
+
+Reads ``message/delivery-status`` parts and, as a fallback, DSN-looking field blocks pasted
+into text parts (no Status field, Diagnostic-Code only, wrong content types).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.message import Message
+
+from .message import clean_address, content_type, part_text, single_space
+
+DSN_TYPES = frozenset({
+    "message/delivery-status", "message/global-delivery-status", "text/delivery-status",
+    "message/x-delivery-status",
+})
+_FIELD_RE = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40})\s*:\s?(.*)$")
+_RECIPIENT_FIELDS = ("final-recipient", "original-recipient", "x-actual-recipient")
+_KNOWN = frozenset({
+    "final-recipient", "original-recipient", "x-actual-recipient", "action", "status",
+    "diagnostic-code", "remote-mta", "reporting-mta", "last-attempt-date", "will-retry-until",
+    "x-postfix-sender", "received-from-mta", "arrival-date", "x-original-message-id",
+    "x-display-name", "x-supplementary-info", "x-postfix-queue-id", "x-sendmail-queue-id",
+})
+
+
+@dataclass
+class DsnRecipient:
+    """Per-recipient DSN fields, values single-spaced and prefixes stripped."""
+
+    address: str = ""
+    original: str = ""
+    action: str = ""
+    status: str = ""
+    diagnostic: str = ""
+    diagnostic_type: str = ""
+    remote_mta: str = ""
+
+
+def iter_fields(text: str):
+    """Yield (lower-case name, value) pairs from DSN field text, joining folded lines."""
+    name, value = None, []
+    for line in text.split("\n"):
+        if line[:1] in (" ", "\t") and name is not None:
+            value.append(line.strip())
+            continue
+        if name is not None:
+            yield name, single_space(" ".join(value))
+            name, value = None, []
+        m = _FIELD_RE.match(line.strip())
+        if m:
+            name, value = m.group(1).lower(), [m.group(2)]
+    if name is not None:
+        yield name, single_space(" ".join(value))
+
+
+def _fields_of_part(part: Message):
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        # compat32 splits message/delivery-status into one Message per field block.
+        for block in payload:
+            if isinstance(block, Message):
+                for k, v in block.items():
+                    yield k.lower(), single_space(str(v))
+        return
+    yield from iter_fields(part_text(part))
+
+
+def recipients_from_fields(fields) -> tuple[list[DsnRecipient], dict[str, str]]:
+    """Group a field stream into recipients; return them with the per-message fields."""
+    per_message: dict[str, str] = {}
+    out: list[DsnRecipient] = []
+    cur: DsnRecipient | None = None
+    seen: set[str] = set()
+    for name, value in fields:
+        if name in _RECIPIENT_FIELDS:
+            addr = clean_address(value)
+            if cur is None or name in seen or (name == "original-recipient" and "final-recipient" in seen):
+                cur = DsnRecipient()
+                out.append(cur)
+                seen = set()
+            seen.add(name)
+            if name == "original-recipient":
+                cur.original = addr
+            elif name == "final-recipient" or not cur.address:
+                cur.address = addr or cur.address
+            continue
+        if cur is None:
+            per_message.setdefault(name, value)
+            continue
+        if name in seen and name in ("action", "status", "diagnostic-code"):
+            continue  # a duplicated field: the first one is the MTA's own
+        seen.add(name)
+        if name == "action":
+            cur.action = value.lower().split(" ")[0].strip(";") if value else ""
+        elif name == "status":
+            cur.status = _status_value(value)
+        elif name == "diagnostic-code":
+            dtype, sep, rest = value.partition(";")
+            if sep and len(dtype) < 20 and " " not in dtype.strip():
+                cur.diagnostic_type, cur.diagnostic = dtype.strip().upper(), rest.strip()
+            else:
+                cur.diagnostic = value
+        elif name == "remote-mta":
+            cur.remote_mta = value.partition(";")[2].strip() if ";" in value else value
+    for r in out:
+        if not r.address:
+            r.address = r.original
+    return [r for r in out if r.address], per_message
+
+
+def _status_value(value: str) -> str:
+    m = re.search(r"[245]\.\d{1,3}\.\d{1,3}", value)
+    return m.group(0) if m else ""
+
+
+def find_dsn(parts: list[Message]) -> tuple[list[DsnRecipient], dict[str, str]]:
+    """Return DSN recipients from the delivery-status parts among ``parts``.
+
+    Falls back to DSN field blocks found inside text parts when no proper part exists.
+    """
+    for part in parts:
+        if content_type(part) in DSN_TYPES:
+            recips, per_msg = recipients_from_fields(_fields_of_part(part))
+            if recips:
+                return recips, per_msg
+    for part in parts:
+        ctype = content_type(part)
+        if not ctype.startswith("text/") or ctype in ("text/html", "text/rfc822-headers"):
+            continue
+        text = part_text(part)
+        low = text.lower()
+        if "final-recipient:" in low or "original-recipient:" in low:
+            recips, per_msg = recipients_from_fields(
+                (n, v) for n, v in iter_fields(text) if n in _KNOWN
+            )
+            if recips:
+                return recips, per_msg
+    return [], {}

@@ -1,0 +1,119 @@
+"""Recipients and error texts from human-readable (non-RFC 3464) bounce bodies.
+
+One general procedure serves every MTA: cut the body where the returned original begins, then
+walk the lines, attributing each line of error text to the last recipient address mentioned.
+MTA-specific knowledge is data (``mta/``: boundary markers), not code paths.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .message import ADDRESS_RE, MAX_TEXT_CHARS
+
+# Lines after which the returned original message starts (lower-cased, substring match).
+BOUNDARY_MARKERS = (
+    "--- below this line is a copy of the message",
+    "----- original message -----",
+    "------ this is a copy of the message, including all the headers.",
+    "------ this is a copy of the message's headers.",
+    "message headers follow",
+    "original message follows",
+    "----- unsent message follows -----",
+    "----- message header follows -----",
+    "original message headers:",
+    "----- the header of the original message is following. -----",
+    "----- original message header -----",
+    "--- original message",
+    "-- original message --",
+    "------ original message -------",
+    "----- below is the original message -----",
+    "---- the header of the original message ----",
+    "the original message headers",
+    "---------- forwarded message ----------",
+    "content-type: message/rfc822",
+    "original message header",
+    "--- the header of the original message is following. ---",
+    "--------returned mail follows--------",
+    "----- returned message follows",
+    "the headers of the original message",
+    "---- original mail ----",
+    "text of the message follows",
+)
+_HEADER_LINE = re.compile(
+    r"^(received|return-path|message-id|dkim-signature|x-[a-z0-9-]+|from|to|subject|date|"
+    r"mime-version|content-type|reply-to|arc-seal|authentication-results):\s", re.IGNORECASE
+)
+# Local parts that name the mail system, not a person; they count only at the start of a line.
+SYSTEM_LOCALPARTS = frozenset({"postmaster", "mailer-daemon", "abuse", "hostmaster", "webmaster", "root"})
+_LEADERS = re.compile(r"^[\s<>\"'*\-:•]*(?:(?:rcpt to|to|recipient|address|for|original-recipient|final-recipient|rfc822)\s*[:;]?\s*<?)?", re.IGNORECASE)
+
+
+def error_section(text: str) -> tuple[str, str]:
+    """Split a bounce body into (error text, returned original text)."""
+    text = text[:MAX_TEXT_CHARS]
+    low = text.lower()
+    cut = len(text)
+    for marker in BOUNDARY_MARKERS:
+        i = low.find(marker)
+        if 0 <= i < cut:
+            cut = i
+    # No marker: the original begins with the first run of two header lines.
+    lines = text[:cut].split("\n")
+    pos = 0
+    for idx, line in enumerate(lines[:-1]):
+        if pos > 0 and _HEADER_LINE.match(line) and (
+            _HEADER_LINE.match(lines[idx + 1]) or lines[idx + 1][:1] in (" ", "\t")
+        ) and line.split(":", 1)[0].lower() in ("received", "return-path", "message-id", "dkim-signature", "from", "date"):
+            cut = pos
+            break
+        pos += len(line) + 1
+    head = text[:cut]
+    rest = text[cut:]
+    nl = rest.find("\n")
+    return head, (rest[nl + 1:] if nl >= 0 else "")
+
+
+def scan(section: str, exclude: set[str]) -> list[tuple[str, str]]:
+    """Return [(address, error text)] in order of first mention.
+
+    Each non-empty line is attributed to the most recently mentioned recipient; lines before
+    the first mention form a preamble that is used for recipients that got no text.
+    """
+    order: list[str] = []
+    texts: dict[str, list[str]] = {}
+    current: str | None = None
+    preamble: list[str] = []
+    for raw_line in section.split("\n"):
+        line = raw_line.strip()
+        if not line:
+            continue
+        found = None
+        for m in ADDRESS_RE.finditer(line):
+            addr = m.group(0).lower().strip(".")
+            if addr in exclude:
+                continue
+            local = addr.split("@", 1)[0]
+            at_start = _LEADERS.match(line).end() >= m.start()
+            if local in SYSTEM_LOCALPARTS and not at_start:
+                continue
+            if addr.startswith("bounces+") or addr.startswith("mailer-daemon"):
+                continue
+            found = addr
+            break
+        if found is not None:
+            if found not in texts:
+                order.append(found)
+                texts[found] = []
+            current = found
+        if current is None:
+            preamble.append(line)
+        else:
+            texts[current].append(line)
+    out = []
+    for addr in order:
+        body = " ".join(texts[addr])
+        if len(texts[addr]) <= 1 and preamble:
+            body = " ".join(preamble) + " " + body
+        out.append((addr, " ".join(body.split())))
+    return out
