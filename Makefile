@@ -32,6 +32,7 @@ run: venv
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile.dev
 
 test: venv services
+	bin/test-deps
 	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" CELERY_BROKER_URL="$(TEST_REDIS_URL)" \
 		$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.utils.html import format_html
 
-from bounces.models import BounceEvent, Suppression
+from bounces.ingest import inbound_mail_process
+from bounces.models import BounceEvent, InboundMail, Suppression
 from bounces.services import suppression_lift
 from lockline.admin_actions import confirm_with_reason
 
@@ -78,3 +79,38 @@ class SuppressionAdmin(admin.ModelAdmin):
             self, request, queryset.filter(lifted_at__isnull=True), title="Lift suppressions",
             perform=lambda obj, reason, by: suppression_lift(suppression=obj, reason=reason, by=by),
         )
+
+
+@admin.register(InboundMail)
+class InboundMailAdmin(admin.ModelAdmin):
+    """Bounce mail as received; the `Needs review` filter is the queue of what the parser could not read."""
+
+    list_display = ["received_at", "status", "kind", "mta", "origin", "subject", "event_count", "parse_error"]
+    list_filter = ["status", "kind", "origin", "mta"]
+    search_fields = ["subject", "origin_ref", "parse_error", "digest"]
+    date_hierarchy = "received_at"
+    exclude = ["raw"]
+    actions = ["reprocess"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields if f.name != "raw"] + ["raw_message"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="raw message")
+    def raw_message(self, obj):
+        return format_html('<pre style="white-space: pre-wrap; max-height: 40em; overflow: auto">{}</pre>', obj.raw_text)
+
+    @admin.action(description="Parse selected messages again", permissions=["change"])
+    def reprocess(self, request, queryset):
+        """After a parser fix: parse flagged or ignored mail again (recorded events are not duplicated)."""
+        count = 0
+        for inbound in queryset.exclude(status=InboundMail.Status.RECORDED):
+            InboundMail.objects.filter(pk=inbound.pk).update(status=InboundMail.Status.RECEIVED)
+            inbound_mail_process(inbound_id=inbound.pk)
+            count += 1
+        self.message_user(request, f"Parsed {count} message(s) again.")

@@ -147,3 +147,47 @@ class Suppression(models.Model):
     @property
     def is_active(self) -> bool:
         return self.lifted_at is None and (self.expires_at is None or self.expires_at > timezone.now())
+
+
+class InboundMailStatus(models.TextChoices):
+    RECEIVED = "received", "Received"  # stored, not parsed yet
+    RECORDED = "recorded", "Recorded"  # parsed; its bounces, complaints or delays are recorded
+    IGNORED = "ignored", "Not a bounce"  # an auto-reply or ordinary mail: nothing to record
+    NEEDS_REVIEW = "needs_review", "Needs review"  # could not be understood: kept for a person
+
+
+class InboundMail(models.Model):
+    """A bounce email as it arrived (file, mailbox, IMAP or an ESP's inbound route).
+
+    Stored before it is parsed, so a message the parser cannot read is flagged, never lost;
+    its digest makes ingesting the same message twice a no-op.
+    """
+
+    Status = InboundMailStatus
+
+    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the raw message.")
+    raw = models.BinaryField()
+    origin = models.CharField(max_length=32, help_text="file, mbox, maildir, imap or an ESP's inbound webhook.")
+    origin_ref = models.CharField(max_length=500, blank=True, help_text="Path, mailbox or ESP name it came from.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    kind = models.CharField(max_length=16, blank=True, help_text="What the parser says the message is.")
+    mta = models.CharField(max_length=64, blank=True)
+    subject = models.CharField(max_length=998, blank=True)
+    parse_error = models.TextField(blank=True)
+    event_count = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [
+            # The admin's review queue.
+            models.Index(fields=["received_at"], name="inbound_needs_review", condition=Q(status="needs_review")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.origin} {self.subject[:60] or self.digest[:12]}"
+
+    @property
+    def raw_text(self) -> str:
+        return bytes(self.raw).decode("utf-8", errors="replace")

@@ -178,6 +178,18 @@ LOCKLINE_SOFT_BOUNCE_WINDOW_DAYS = env.int("LOCKLINE_SOFT_BOUNCE_WINDOW_DAYS", d
 # complaints and unsubscribes never do.
 LOCKLINE_SOFT_SUPPRESSION_DAYS = env.int("LOCKLINE_SOFT_SUPPRESSION_DAYS", default=30)
 
+# --- Bounce mailboxes ------------------------------------------------------------------------
+# Polled by beat every BOUNCE_POLL_SECONDS when set: imaps://user:password@host:993/INBOX and/or
+# a Maildir path that the MTA delivers the VERP bounce address into.
+BOUNCE_IMAP_URL = env.str("BOUNCE_IMAP_URL", default="")
+BOUNCE_MAILDIR = env.str("BOUNCE_MAILDIR", default="")
+BOUNCE_POLL_SECONDS = env.int("BOUNCE_POLL_SECONDS", default=60)
+if BOUNCE_IMAP_URL or BOUNCE_MAILDIR:
+    CELERY_BEAT_SCHEDULE["bounce-mailbox-poll"] = {
+        "task": "bounces.tasks.bounce_mailbox_poll",
+        "schedule": float(BOUNCE_POLL_SECONDS),
+    }
+
 # --- Static files and the rest ----------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -12,3 +12,12 @@ def staff_user(db):
 def staff_client(client, staff_user):
     client.force_login(staff_user)
     return client
+
+
+@pytest.fixture
+def imap_server():
+    from tests.imap import start_dovecot
+
+    server, stop = start_dovecot()
+    yield server
+    stop()
