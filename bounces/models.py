@@ -128,7 +128,8 @@ class Suppression(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            # At most one active suppression per address; lifted ones stay as history.
+            # At most one active suppression per address; lifted ones stay as history. The index
+            # also serves the send-time check "is this address suppressed?".
             # (An expired-but-not-lifted row still counts here: the expiry sweep lifts it.)
             models.UniqueConstraint(
                 fields=["email"], condition=Q(lifted_at__isnull=True), name="suppression_one_active_per_email"

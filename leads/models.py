@@ -59,9 +59,14 @@ class Lead(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            # Rows written around save() (bulk_create, imports) still cannot duplicate an address.
-            models.UniqueConstraint(Lower("email"), name="lead_email_unique_ci"),
-            models.CheckConstraint(condition=models.Q(email__contains="@"), name="lead_email_has_at"),
+            # Unique case-insensitively: every stored address is lower-case (checked below, so
+            # rows written around save() by bulk_create or imports cannot slip a variant in),
+            # and the plain unique index then also serves the exact lookups done on every
+            # bounce and webhook event.
+            models.UniqueConstraint(fields=["email"], name="lead_email_unique"),
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email"), email__contains="@"), name="lead_email_normalised"
+            ),
             models.CheckConstraint(
                 condition=models.Q(status__in=LeadStatus.values), name="lead_status_valid"
             ),

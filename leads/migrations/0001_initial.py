@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['-created_at'],
                 'indexes': [models.Index(fields=['status', 'id'], name='lead_status_id')],
-                'constraints': [models.UniqueConstraint(django.db.models.functions.text.Lower('email'), name='lead_email_unique_ci'), models.CheckConstraint(condition=models.Q(('email__contains', '@')), name='lead_email_has_at'), models.CheckConstraint(condition=models.Q(('status__in', ['active', 'suppressed', 'archived'])), name='lead_status_valid')],
+                'constraints': [models.UniqueConstraint(fields=('email',), name='lead_email_unique'), models.CheckConstraint(condition=models.Q(('email', django.db.models.functions.text.Lower('email')), ('email__contains', '@')), name='lead_email_normalised'), models.CheckConstraint(condition=models.Q(('status__in', ['active', 'suppressed', 'archived'])), name='lead_status_valid')],
             },
         ),
     ]
