@@ -47,7 +47,7 @@ class CampaignAdmin(admin.ModelAdmin):
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = ["to_email", "campaign", "prompt_version", "state", "attempts", "next_attempt_at", "sent_at"]
-    list_filter = ["state", "campaign", "prompt_version"]
+    list_filter = ["state", "campaign", "prompt_version", ("lead__domain", admin.AllValuesFieldListFilter)]
     search_fields = ["to_email", "message_id", "esp_message_id", "subject"]
     list_select_related = ["campaign", "prompt_version"]
     raw_id_fields = ["lead"]

@@ -11,7 +11,7 @@ class TagAdmin(admin.ModelAdmin):
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
     list_display = ["email", "name", "company", "domain", "status", "source", "last_delivered_at", "created_at"]
-    list_filter = ["status", "tags", "source"]
+    list_filter = ["status", "tags", "source", "domain"]
     search_fields = ["email", "name", "company", "domain"]
     readonly_fields = ["domain", "last_delivered_at", "created_at", "updated_at"]
     filter_horizontal = ["tags"]
