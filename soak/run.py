@@ -347,6 +347,9 @@ class Soak:
                 expected_states = ("bounced",)
             if message["state"] not in expected_states:
                 wrong_state.append(message["pk"])
+                if len(wrong_state) <= 5:
+                    log(f"message {message['pk']} to {message['to_email']}: {message['state']}, "
+                        f"{count} deliveries; expected {'/'.join(expected_states)}")
         for name, ids in (("sent more than once", twice), ("never delivered though its recipient accepts", missing),
                           ("delivered though its recipient refuses", unexpected), ("in the wrong final state", wrong_state)):
             if ids:
