@@ -10,8 +10,9 @@ bounce and engagement event, in time order, is fed to
   soft only after LOCKLINE_SOFT_BOUNCE_LIMIT failures within LOCKLINE_SOFT_BOUNCE_WINDOW_DAYS
   with no delivery in between, and then for LOCKLINE_SOFT_SUPPRESSION_DAYS; transient never.
 
-A suppression is a false positive when the address later shows life in the recorded history (a
-delivery, open, click or reply after the event that suppressed it). The replay is a simulation
+A suppression made for a delivery failure is a false positive when the address later shows life
+in the recorded history (a delivery, open, click or reply after the event that suppressed it);
+complaints and unsubscribes are the recipient's choice and never count as false positives. The replay is a simulation
 and so walks the events one by one (streamed from the database in time order); it never
 touches the live suppressions.
 """
@@ -27,6 +28,7 @@ from django.conf import settings
 from analytics.stats import rate
 from bounces.models import BounceCategory, BounceEvent, EngagementEvent, EngagementType
 
+_FAILURES = {BounceCategory.HARD, BounceCategory.SOFT, BounceCategory.TRANSIENT}
 _IMMEDIATE = {BounceCategory.HARD, BounceCategory.COMPLAINT, BounceCategory.UNSUBSCRIBE}
 
 
@@ -80,7 +82,11 @@ class _Policy:
                 self.suppressed[email] = None  # a permanent reason outlasts a temporary one
             return
         self.suppressed[email] = expires
-        self.open_suppressions[email] = False
+        # A complaint or unsubscribe is the recipient's choice: no later delivery makes it wrong.
+        if category in _FAILURES:
+            self.open_suppressions[email] = False
+        else:
+            self.open_suppressions.pop(email, None)
         self.result.suppressions += 1
         self.result.by_category[category] = self.result.by_category.get(category, 0) + 1
 

@@ -3,8 +3,8 @@
 A suppression is surfaced when something contradicts it or its origin is doubtful. Each flag is
 an SQL condition, so the queue and the reported rates are computed in the database:
 
-- ``contradicted``: the address showed life (a delivery, open, click or reply) at or after the
-  failure that suppressed it;
+- ``contradicted``: a bounce suppression whose address showed life (a delivery, open, click or
+  reply) at or after the failure that suppressed it;
 - ``soft_only``: every failure on record for the address is soft or transient — nothing hard,
   no complaint, no unsubscribe;
 - ``undetermined``: the ESP itself could not classify it (SES bounceType "Undetermined");
@@ -59,7 +59,12 @@ def suppression_annotate_flags(queryset: QuerySet[Suppression]) -> QuerySet[Supp
     since = Coalesce(OuterRef("bounce_event__occurred_at"), OuterRef("created_at"))
     address_events = BounceEvent.objects.filter(email=OuterRef("email"))
     annotated = queryset.annotate(
-        contradicted=Exists(EngagementEvent.objects.filter(email=OuterRef("email"), occurred_at__gte=since)),
+        # Only a failure can be contradicted by a delivery: a complaint or an unsubscribe stands
+        # however many messages reached the address before it.
+        contradicted=_flag(
+            Q(reason__in=(Suppression.Reason.HARD_BOUNCE, Suppression.Reason.PERSISTENT_SOFT))
+            & Q(Exists(EngagementEvent.objects.filter(email=OuterRef("email"), occurred_at__gte=since)))
+        ),
         soft_only=_flag(
             ~Q(reason=Suppression.Reason.MANUAL)
             & Q(Exists(address_events.filter(category__in=(BounceCategory.SOFT, BounceCategory.TRANSIENT))))
