@@ -127,6 +127,9 @@ _ENGAGEMENT_COUNTS = {
 
 
 def _grouped(queryset, kind: str, dimensions: tuple[str, ...], counts: dict) -> Iterable[dict]:
+    if not dimensions:
+        yield (), queryset.order_by().aggregate(**counts)
+        return
     names = [f"k{i}" for i in range(len(dimensions))]
     keyed = queryset.annotate(**{n: DIMENSIONS[d][kind] for n, d in zip(names, dimensions)})
     # order_by() drops Meta.ordering, which would otherwise leak into GROUP BY.

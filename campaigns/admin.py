@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from campaigns.models import Campaign, Message, PromptVersion
-from campaigns.services import campaign_pause, campaign_resume
+from analytics.guard import guard_pause, guard_resume
 from lockline.admin_actions import confirm_with_reason
 
 
@@ -11,6 +11,22 @@ class PromptVersionAdmin(admin.ModelAdmin):
     list_filter = ["name", "model_name"]
     search_fields = ["name", "prompt"]
     readonly_fields = ["paused_at", "paused_reason", "created_at"]
+    # Pauses and resumes are recorded as GuardActions, like the reputation guard's own.
+    actions = ["pause", "resume"]
+
+    @admin.action(description="Pause selected prompt versions", permissions=["change"])
+    def pause(self, request, queryset):
+        return confirm_with_reason(
+            self, request, queryset, title="Pause prompt versions",
+            perform=lambda obj, reason, by: guard_pause(prompt_version=obj, reason=reason, by=by),
+        )
+
+    @admin.action(description="Resume selected prompt versions", permissions=["change"])
+    def resume(self, request, queryset):
+        return confirm_with_reason(
+            self, request, queryset, title="Resume prompt versions",
+            perform=lambda obj, reason, by: guard_resume(prompt_version=obj, reason=reason, by=by),
+        )
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -33,14 +49,14 @@ class CampaignAdmin(admin.ModelAdmin):
     def pause(self, request, queryset):
         return confirm_with_reason(
             self, request, queryset, title="Pause campaigns",
-            perform=lambda obj, reason, by: campaign_pause(campaign=obj, reason=reason, by=by),
+            perform=lambda obj, reason, by: guard_pause(campaign=obj, reason=reason, by=by),
         )
 
     @admin.action(description="Resume selected campaigns", permissions=["change"])
     def resume(self, request, queryset):
         return confirm_with_reason(
             self, request, queryset, title="Resume campaigns",
-            perform=lambda obj, reason, by: campaign_resume(campaign=obj, reason=reason, by=by),
+            perform=lambda obj, reason, by: guard_resume(campaign=obj, reason=reason, by=by),
         )
 
 
