@@ -84,7 +84,9 @@ def line_chart(
     every = max(1, count // 8)
     for i, text in enumerate(x_labels):
         if i % every == 0 or i == count - 1:
-            body.append(f'<text x="{x(i):.1f}" y="{top + plot_h + 16}" text-anchor="middle" font-size="11" fill="#555">{escape(text)}</text>')
+            # The last label ends at its point so it is not cut off at the right edge.
+            anchor = "end" if i == count - 1 and count > 1 else "middle"
+            body.append(f'<text x="{x(i):.1f}" y="{top + plot_h + 16}" text-anchor="{anchor}" font-size="11" fill="#555">{escape(text)}</text>')
     body.append(f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#999"/>')
     if threshold:
         name, value = threshold
