@@ -152,18 +152,29 @@ def reputation_guard_run(*, at: datetime | None = None) -> list[GuardAction]:
     return actions
 
 
-def guard_pause(*, campaign: Campaign | None = None, prompt_version: PromptVersion | None = None, reason: str, by=None) -> GuardAction:
-    """Pause a campaign or prompt version by hand, recorded like the guard's own pauses."""
+def _guard_act(kind: str, *, campaign, prompt_version, reason: str, by) -> GuardAction:
+    campaign_service, version_service = {
+        GuardAction.Kind.PAUSED: (campaign_pause, prompt_version_pause),
+        GuardAction.Kind.RESUMED: (campaign_resume, prompt_version_resume),
+    }[kind]
     with transaction.atomic():
         if campaign is not None:
-            campaign_pause(campaign=campaign, reason=reason, by=by)
+            campaign_service(campaign=campaign, reason=reason, by=by)
         elif prompt_version is not None:
-            prompt_version_pause(prompt_version=prompt_version, reason=reason, by=by)
+            version_service(prompt_version=prompt_version, reason=reason, by=by)
         else:
-            raise ValueError("Name a campaign or a prompt version to pause.")
+            raise ValueError("Name a campaign or a prompt version.")
         return GuardAction.objects.create(
-            kind=GuardAction.Kind.PAUSED, campaign=campaign, prompt_version=prompt_version, reason=reason.strip(), by=by
+            kind=kind, campaign=campaign, prompt_version=prompt_version, reason=reason.strip(), by=by
         )
+
+
+def guard_pause(*, campaign: Campaign | None = None, prompt_version: PromptVersion | None = None, reason: str, by=None) -> GuardAction:
+    """Pause a campaign or prompt version by hand, recorded like the guard's own pauses.
+
+    Raises ValueError without a reason, CampaignStateError for a finished campaign.
+    """
+    return _guard_act(GuardAction.Kind.PAUSED, campaign=campaign, prompt_version=prompt_version, reason=reason, by=by)
 
 
 def guard_resume(*, campaign: Campaign | None = None, prompt_version: PromptVersion | None = None, reason: str, by=None) -> GuardAction:
@@ -172,13 +183,4 @@ def guard_resume(*, campaign: Campaign | None = None, prompt_version: PromptVers
     Raises ValueError without a reason and CampaignStateError when the target is not paused.
     From now on the guard counts only sends after this resume for the target.
     """
-    with transaction.atomic():
-        if campaign is not None:
-            campaign_resume(campaign=campaign, reason=reason, by=by)
-        elif prompt_version is not None:
-            prompt_version_resume(prompt_version=prompt_version, reason=reason, by=by)
-        else:
-            raise ValueError("Name a campaign or a prompt version to resume.")
-        return GuardAction.objects.create(
-            kind=GuardAction.Kind.RESUMED, campaign=campaign, prompt_version=prompt_version, reason=reason.strip(), by=by
-        )
+    return _guard_act(GuardAction.Kind.RESUMED, campaign=campaign, prompt_version=prompt_version, reason=reason, by=by)
