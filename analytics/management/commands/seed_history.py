@@ -8,10 +8,11 @@ from datetime import timedelta
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from analytics.featured import lead_feature_all
-from bounces.models import BounceCategory, EngagementEvent, EngagementType
+from bounces.models import BounceEvent, EngagementEvent, EngagementType, Suppression
 from bounces.services import bounce_record
 from campaigns.models import Campaign, Message, PromptVersion
 from leads.models import Lead
@@ -135,6 +136,11 @@ class Command(BaseCommand):
                         engagement.append(self._engage(message, EngagementType.REPLIED, at + timedelta(hours=rng.randint(3, 72))))
             EngagementEvent.objects.bulk_create([e for e in engagement if e.occurred_at <= now], ignore_conflicts=True)
             self._doubtful(leads, now)
+            # bounce_record stamps suppressions with the time it ran; date these by their evidence
+            # so "suppressions in the last 7 days" means what it says on seeded history.
+            Suppression.objects.filter(bounce_event__dedupe_key__startswith="seed:").update(
+                created_at=Subquery(BounceEvent.objects.filter(pk=OuterRef("bounce_event_id")).values("occurred_at")[:1])
+            )
         result = lead_feature_all()
         self.stdout.write(
             f"History seeded: {Message.objects.filter(campaign__in=campaigns.values(), sent_at__isnull=False).count()} "
