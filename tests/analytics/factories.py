@@ -26,3 +26,17 @@ def bounce_for(message, **fields):
         message=message, lead=message.lead, campaign=message.campaign, prompt_version=message.prompt_version,
         email=message.to_email, recipient_domain=message.to_email.rpartition("@")[2], **fields,
     )
+
+
+def send_messages(campaign, count, sent_at, version=None):
+    """``count`` sent messages of ``campaign`` (to fresh leads), bulk-created."""
+    from campaigns.models import Message
+    from tests.factories import LeadFactory
+
+    version = version or campaign.prompt_version
+    messages = []
+    for _ in range(count):
+        lead = LeadFactory()
+        messages.append(Message(campaign=campaign, lead=lead, prompt_version=version, to_email=lead.email,
+                                subject="s", body="b", state="sent", sent_at=sent_at))
+    return Message.objects.bulk_create(messages)

@@ -6,10 +6,10 @@ from freezegun import freeze_time
 
 from analytics.guard import guard_evaluate, guard_resume, reputation_guard_run
 from analytics.models import GuardAction
-from campaigns.models import Campaign, Message
+from campaigns.models import Campaign
 from campaigns.services import CampaignStateError
-from tests.analytics.factories import bounce_for
-from tests.factories import CampaignFactory, LeadFactory, PromptVersionFactory
+from tests.analytics.factories import bounce_for, send_messages
+from tests.factories import CampaignFactory, PromptVersionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,14 +27,7 @@ def guard_settings(settings):
 
 
 def send(campaign, count, at, version=None):
-    version = version or campaign.prompt_version
-    start = Message.objects.count()
-    messages = []
-    for i in range(count):
-        lead = LeadFactory(email=f"g{start + i}@example.com")
-        messages.append(Message(campaign=campaign, lead=lead, prompt_version=version, to_email=lead.email,
-                                subject="s", body="b", state="sent", sent_at=at))
-    return Message.objects.bulk_create(messages)
+    return send_messages(campaign, count, at, version)
 
 
 def fail(messages, category="hard", at=None):

@@ -5,9 +5,8 @@ import pytest
 
 from analytics.compare import prompt_version_compare
 from analytics.stats import significantly_above, wilson_interval
-from campaigns.models import Message
-from tests.analytics.factories import bounce_for
-from tests.factories import CampaignFactory, LeadFactory, PromptVersionFactory
+from tests.analytics.factories import bounce_for, send_messages
+from tests.factories import CampaignFactory, PromptVersionFactory
 
 SENT = datetime(2026, 11, 2, 10, 0, tzinfo=tz.utc)
 
@@ -31,21 +30,12 @@ def test_a_small_sample_is_not_significantly_above_a_baseline_that_a_large_one_i
     assert significantly_above(100, 1000, baseline=0.05)  # 10% of 1000: is not
 
 
-def _send(campaign, version, count, start):
-    messages = []
-    for i in range(count):
-        lead = LeadFactory(email=f"v{version.pk}-{start + i}@example.com")
-        messages.append(Message(campaign=campaign, lead=lead, prompt_version=version, to_email=lead.email,
-                                subject="s", body="b", state="sent", sent_at=SENT))
-    return Message.objects.bulk_create(messages)
-
-
 @pytest.mark.django_db
 def test_a_version_bouncing_well_above_its_campaign_is_flagged_and_a_normal_one_is_not():
     campaign = CampaignFactory()
     good, bad = PromptVersionFactory(name="good"), PromptVersionFactory(name="bad")
-    good_messages = _send(campaign, good, 200, 0)
-    bad_messages = _send(campaign, bad, 200, 1000)
+    good_messages = send_messages(campaign, 200, SENT, good)
+    bad_messages = send_messages(campaign, 200, SENT, bad)
     for message in good_messages[:4]:
         bounce_for(message, category="hard", occurred_at=SENT)
     for message in bad_messages[:40]:

@@ -7,9 +7,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from analytics import tasks
-from campaigns.models import Campaign, Message
-from tests.analytics.factories import bounce_for
-from tests.factories import CampaignFactory, LeadFactory
+from campaigns.models import Campaign
+from tests.analytics.factories import bounce_for, send_messages
+from tests.factories import CampaignFactory
 
 
 def test_the_beat_schedule_names_registered_analytics_tasks():
@@ -24,11 +24,8 @@ def test_the_guard_task_pauses_what_breaks_a_rule_and_reports_how_many(settings)
     settings.LOCKLINE_GUARD_SHORT_MIN_SENDS = 10
     campaign = CampaignFactory(status=Campaign.Status.RUNNING, launched_at=timezone.now())
     sent = timezone.now() - timedelta(hours=1)
-    for i in range(10):
-        message = Message.objects.create(campaign=campaign, lead=LeadFactory(), prompt_version=campaign.prompt_version,
-                                         to_email=f"t{i}@example.com", subject="s", body="b", state="sent", sent_at=sent)
-        if i < 2:
-            bounce_for(message, category="hard", occurred_at=sent)
+    for message in send_messages(campaign, 10, sent)[:2]:
+        bounce_for(message, category="hard", occurred_at=sent)
     # 2 of 10 bounced: both the campaign and its prompt version break the 5% line.
     assert tasks.reputation_guard_run() == 2
     assert tasks.reputation_guard_run() == 0  # paused targets are not paused again
