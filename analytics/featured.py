@@ -8,7 +8,7 @@ The rule (weights are settings, see README):
             delivered 0 (a delivery shows the address works, not that anyone is interested)
 
 A lead is featured when its score reaches LOCKLINE_FEATURED_MIN_SCORE, it is active, it has no
-active suppression and it never hard-bounced. Featured leads carry the ``featured`` tag and a
+active suppression and its address never hard-bounced (a content refusal is not held against it). Featured leads carry the ``featured`` tag and a
 ``featured_at`` time; a lead that stops qualifying loses both. Scores are computed and written in
 a handful of set-based statements, whatever the number of leads.
 """
@@ -24,8 +24,8 @@ from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Subquery, 
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from analytics.causes import content_caused
 from bounces.models import BounceCategory, BounceEvent, EngagementEvent, EngagementType, Suppression
-from campaigns.models import Message
 from leads.models import Lead, Tag
 
 logger = logging.getLogger(__name__)
@@ -56,12 +56,16 @@ def _score_expression(at: datetime):
 
 
 def lead_ineligible() -> Q:
-    """Leads that are never featured: not active, suppressed, or ever hard-bounced."""
+    """Leads that are never featured: not active, suppressed, or whose address ever hard-bounced.
+
+    A message refused for its content (spam filter, 5.7.x) says nothing about the lead, so it does
+    not bar them (analytics.causes): only an address-caused hard bounce does.
+    """
+    address_bounce = Q(category=BounceCategory.HARD) & ~content_caused()
     return (
         ~Q(status=Lead.Status.ACTIVE)
         | Q(Exists(Suppression.objects.active().filter(email=OuterRef("email"))))
-        | Q(Exists(BounceEvent.objects.filter(lead=OuterRef("pk"), category=BounceCategory.HARD)))
-        | Q(Exists(Message.objects.filter(lead=OuterRef("pk"), state=Message.State.BOUNCED)))
+        | Q(Exists(BounceEvent.objects.filter(address_bounce, lead=OuterRef("pk"))))
     )
 
 

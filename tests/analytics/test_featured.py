@@ -34,7 +34,7 @@ def engage(lead, kind, days_ago):
 @pytest.fixture
 def leads():
     made = {name: LeadFactory(email=f"{name}@example.com") for name in
-            ("replier", "recent", "stale", "suppressed", "bounced", "ancient", "was_featured")}
+            ("replier", "recent", "stale", "suppressed", "bounced", "ancient", "was_featured", "refused")}
     engage(made["replier"], "replied", 20)  # 10
     engage(made["recent"], "opened", 2)  # (1 + 3) x 2 = 8
     engage(made["recent"], "clicked", 2)
@@ -46,6 +46,10 @@ def leads():
     engage(made["bounced"], "replied", 1)
     BounceEventFactory(lead=made["bounced"], email="bounced@example.com", category="hard")
     engage(made["ancient"], "replied", 40)  # outside the 30-day window
+    # Once refused as spam (the content's fault, not the lead's; staff reinstated the address).
+    engage(made["refused"], "replied", 1)
+    BounceEventFactory(lead=made["refused"], email="refused@example.com", category="hard", reason="spamdetected",
+                       status="5.7.1")
     made["was_featured"].featured_at = NOW - timedelta(days=3)
     made["was_featured"].save()
     made["was_featured"].tags.add(Tag.objects.get_or_create(name=Tag.FEATURED)[0])
@@ -59,7 +63,7 @@ def test_scores_follow_the_documented_weights_and_recency(leads):
     assert scores == {
         "replier@example.com": 10, "recent@example.com": 8, "stale@example.com": 4,
         "suppressed@example.com": 20, "bounced@example.com": 20, "ancient@example.com": 0,
-        "was_featured@example.com": 0,
+        "was_featured@example.com": 0, "refused@example.com": 20,
     }
 
 
@@ -67,9 +71,9 @@ def test_scores_follow_the_documented_weights_and_recency(leads):
 def test_only_engaged_clean_leads_are_tagged_featured_and_the_rest_lose_the_tag(leads):
     result = lead_feature_all()
     featured = set(Lead.objects.filter(tags__name=Tag.FEATURED).values_list("email", flat=True))
-    assert featured == {"replier@example.com", "recent@example.com"}
+    assert featured == {"replier@example.com", "recent@example.com", "refused@example.com"}
     assert set(Lead.objects.filter(featured_at__isnull=False).values_list("email", flat=True)) == featured
-    assert (result.featured, result.added, result.removed) == (2, 2, 1)
+    assert (result.featured, result.added, result.removed) == (3, 3, 1)
 
 
 @freeze_time(NOW)
@@ -88,6 +92,6 @@ def test_the_admin_lists_featured_leads_first(leads, staff_client):
     lead_feature_all()
     response = staff_client.get(reverse("admin:leads_lead_changelist"))
     emails = [lead.email for lead in response.context["cl"].result_list]
-    assert emails[:2] == ["replier@example.com", "recent@example.com"]
+    assert emails[:3] == ["refused@example.com", "replier@example.com", "recent@example.com"]  # by score
     only = staff_client.get(reverse("admin:leads_lead_changelist"), {"featured": "yes"})
-    assert len(only.context["cl"].result_list) == 2
+    assert len(only.context["cl"].result_list) == 3
