@@ -1,7 +1,9 @@
 """The recorded history replayed under the naive policy and under Lockline's."""
+import io
 from datetime import datetime, timedelta, timezone as tz
 
 import pytest
+from django.core.management import call_command
 
 from analytics.replay import suppression_replay
 from tests.analytics.factories import EngagementEventFactory
@@ -70,3 +72,13 @@ def test_soft_failures_older_than_the_window_do_not_add_up(settings):
 def test_an_empty_history_reports_no_reduction_rather_than_a_made_up_one():
     result = suppression_replay()
     assert result.reduction is None and result.naive.false_positive_rate is None
+
+
+def test_the_replay_command_prints_both_policies_side_by_side(recorded_history):
+    out = io.StringIO()
+    call_command("replay_suppressions", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "16 events replayed"
+    assert lines[2].split()[-3:] == ["6", "4", "66.7%"]
+    assert lines[3].split()[-3:] == ["3", "1", "33.3%"]
+    assert lines[4] == "reduction in false positives: 75.0%"
