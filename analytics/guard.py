@@ -23,7 +23,13 @@ from analytics.aggregates import metrics_by
 from analytics.models import GuardAction
 from analytics.stats import rate
 from campaigns.models import Campaign, PromptVersion
-from campaigns.services import campaign_pause, campaign_resume, prompt_version_pause, prompt_version_resume
+from campaigns.services import (
+    CampaignStateError,
+    campaign_pause,
+    campaign_resume,
+    prompt_version_pause,
+    prompt_version_resume,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +137,12 @@ def reputation_guard_run(*, at: datetime | None = None) -> list[GuardAction]:
     for breach in guard_evaluate(at=at):
         with transaction.atomic():
             if isinstance(breach.target, Campaign):
-                campaign_pause(campaign=breach.target, reason=breach.describe())
+                try:
+                    campaign_pause(campaign=breach.target, reason=breach.describe())
+                except CampaignStateError:
+                    # Finished between the evaluation and now: nothing left to hold.
+                    logger.info("guard: %s finished before it could be paused", breach.target)
+                    continue
                 target = {"campaign": breach.target}
             else:
                 prompt_version_pause(prompt_version=breach.target, reason=breach.describe())

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta, timezone as tz
 import pytest
 from freezegun import freeze_time
 
+from analytics import guard
 from analytics.guard import guard_evaluate, guard_resume, reputation_guard_run
 from analytics.models import GuardAction
 from campaigns.models import Campaign
@@ -131,3 +132,23 @@ def test_resuming_something_that_is_not_paused_is_refused():
     with pytest.raises(CampaignStateError):
         guard_resume(campaign=running_campaign(), reason="why not")
     assert not GuardAction.objects.exists()
+
+
+@freeze_time(NOW)
+def test_a_campaign_that_finished_before_the_pause_is_left_alone_and_the_rest_still_run(monkeypatch):
+    # Another process finishes the campaign between the guard's evaluation and its pause.
+    finished = running_campaign(name="done")
+    fail(send(finished, 100, NOW - timedelta(hours=2))[:10])
+    real = guard.guard_evaluate
+
+    def evaluate_then_finish(**kwargs):
+        breaches = real(**kwargs)
+        Campaign.objects.filter(pk=finished.pk).update(status=Campaign.Status.FINISHED)
+        return breaches
+
+    monkeypatch.setattr(guard, "guard_evaluate", evaluate_then_finish)
+    actions = reputation_guard_run()
+    finished.refresh_from_db()
+    assert finished.status == Campaign.Status.FINISHED
+    # Its prompt version broke the same rule and is still paused.
+    assert [a.prompt_version_id for a in actions] == [finished.prompt_version_id]
