@@ -180,7 +180,8 @@ def metrics_by(
             metrics = rows.setdefault(key, Metrics(key=key))
             for name, value in values.items():
                 setattr(metrics, name, getattr(metrics, name) + value)
-    result = sorted(rows.values(), key=lambda m: tuple((k is None, str(k)) for k in m.key))
+    # Keys of one dimension share a type (ids, names or dates); None (no campaign, ...) sorts last.
+    result = sorted(rows.values(), key=lambda m: tuple((True, 0) if k is None else (False, k) for k in m.key))
     _label(result, dimensions)
     return result
 
