@@ -26,11 +26,14 @@ services:
 run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_history
 	@echo
 	@echo "Lockline is starting: admin at http://127.0.0.1:8000/admin/ (login demo / lockline-demo)"
 	@echo
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile.dev
 
+# bin/test-deps installs what the tests need from the system's packages (Debian's chromium for
+# the dashboard's browser test); idempotent, and a no-op once installed.
 test: venv services
 	bin/test-deps
 	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" CELERY_BROKER_URL="$(TEST_REDIS_URL)" \

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils.html import format_html
 
+from analytics.csv_export import export_action
 from bounces.ingest import inbound_mail_process
 from bounces.models import BounceEvent, InboundMail, Suppression
 from bounces.services import suppression_lift
@@ -14,6 +15,7 @@ class BounceEventAdmin(admin.ModelAdmin):
     search_fields = ["email", "diagnostic", "esp_event_id", "message__message_id"]
     list_select_related = ["campaign", "prompt_version"]
     date_hierarchy = "occurred_at"
+    actions = [export_action("bounce_events")]
 
     def get_readonly_fields(self, request, obj=None):
         # Evidence: what the server or ESP said stays exactly as received.
@@ -52,7 +54,7 @@ class SuppressionAdmin(admin.ModelAdmin):
         "expires_at", "lifted_at", "lifted_by", "lift_reason",
     ]
     fields = readonly_fields + ["note"]
-    actions = ["lift"]
+    actions = ["lift", export_action("suppressions")]
 
     def has_add_permission(self, request):
         return False

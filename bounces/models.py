@@ -192,3 +192,48 @@ class InboundMail(models.Model):
     @property
     def raw_text(self) -> str:
         return bytes(self.raw).decode("utf-8", errors="replace")
+class EngagementType(models.TextChoices):
+    DELIVERED = "delivered", "Delivered"  # the receiving server or ESP confirmed delivery
+    OPENED = "opened", "Opened"  # tracking pixel loaded
+    CLICKED = "clicked", "Clicked"  # a tracked link was followed
+    REPLIED = "replied", "Replied"  # the lead wrote back
+
+
+class EngagementEvent(models.Model):
+    """A sign of life from an address: a delivery, open, click or reply.
+
+    Analytics count them; the false-positive review reads them as proof that a suppressed
+    address works after all.
+    """
+
+    Type = EngagementType
+
+    lead = models.ForeignKey(
+        "leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="engagement_events"
+    )
+    message = models.ForeignKey(
+        "campaigns.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="engagement_events"
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="engagement_events"
+    )
+    prompt_version = models.ForeignKey(
+        "campaigns.PromptVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="engagement_events"
+    )
+    email = models.EmailField(max_length=254)
+    event_type = models.CharField(max_length=16, choices=Type.choices)
+    esp_name = models.CharField(max_length=32, blank=True)
+    dedupe_key = models.CharField(max_length=128, unique=True)
+    raw = models.TextField(blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        indexes = [
+            # "Has this address shown life since ...": the false-positive review and featuring.
+            models.Index(fields=["email", "occurred_at"], name="engagement_email_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.email}"

@@ -1,8 +1,29 @@
 from django.contrib import admin
 
+from analytics.guard import guard_pause, guard_resume
 from campaigns.models import Campaign, Message, PromptVersion
-from campaigns.services import campaign_pause, campaign_resume
 from lockline.admin_actions import confirm_with_reason
+
+
+def guarded_pause_resume(target: str, noun: str) -> list:
+    """Pause and resume admin actions for ``target`` ("campaign" or "prompt_version"), each
+    asking for a reason and recorded as a GuardAction."""
+
+    @admin.action(description=f"Pause selected {noun}", permissions=["change"])
+    def pause(modeladmin, request, queryset):
+        return confirm_with_reason(
+            modeladmin, request, queryset, title=f"Pause {noun}",
+            perform=lambda obj, reason, by: guard_pause(**{target: obj}, reason=reason, by=by),
+        )
+
+    @admin.action(description=f"Resume selected {noun}", permissions=["change"])
+    def resume(modeladmin, request, queryset):
+        return confirm_with_reason(
+            modeladmin, request, queryset, title=f"Resume {noun}",
+            perform=lambda obj, reason, by: guard_resume(**{target: obj}, reason=reason, by=by),
+        )
+
+    return [pause, resume]
 
 
 @admin.register(PromptVersion)
@@ -11,6 +32,8 @@ class PromptVersionAdmin(admin.ModelAdmin):
     list_filter = ["name", "model_name"]
     search_fields = ["name", "prompt"]
     readonly_fields = ["paused_at", "paused_reason", "created_at"]
+    # Pauses and resumes are recorded as GuardActions, like the reputation guard's own.
+    actions = guarded_pause_resume("prompt_version", "prompt versions")
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -27,21 +50,7 @@ class CampaignAdmin(admin.ModelAdmin):
     search_fields = ["name", "sender_email"]
     readonly_fields = ["status", "status_reason", "launched_at", "created_at", "updated_at"]
     autocomplete_fields = ["audience_tag"]
-    actions = ["pause", "resume"]
-
-    @admin.action(description="Pause selected campaigns", permissions=["change"])
-    def pause(self, request, queryset):
-        return confirm_with_reason(
-            self, request, queryset, title="Pause campaigns",
-            perform=lambda obj, reason, by: campaign_pause(campaign=obj, reason=reason, by=by),
-        )
-
-    @admin.action(description="Resume selected campaigns", permissions=["change"])
-    def resume(self, request, queryset):
-        return confirm_with_reason(
-            self, request, queryset, title="Resume campaigns",
-            perform=lambda obj, reason, by: campaign_resume(campaign=obj, reason=reason, by=by),
-        )
+    actions = guarded_pause_resume("campaign", "campaigns")
 
 
 @admin.register(Message)

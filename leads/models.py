@@ -53,6 +53,10 @@ class Lead(models.Model):
     tags = models.ManyToManyField(Tag, blank=True, related_name="leads")
     # A successful delivery resets the soft-bounce count (a mailbox full last month is fine now).
     last_delivered_at = models.DateTimeField(null=True, blank=True)
+    # Set nightly by analytics.featured.lead_feature_all from opens, clicks, replies and recency;
+    # the admin lists featured leads first so sales call them first.
+    engagement_score = models.PositiveIntegerField(default=0)
+    featured_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "leads",
     "campaigns",
     "bounces",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -189,6 +190,36 @@ if BOUNCE_IMAP_URL or BOUNCE_MAILDIR:
         "task": "bounces.tasks.bounce_mailbox_poll",
         "schedule": float(BOUNCE_POLL_SECONDS),
     }
+# --- Analytics: reputation guard, false-positive review, featured leads -----------------------
+# The guard pauses a campaign or prompt version whose rates cross what ESPs enforce: Amazon SES
+# puts an account under review above a 5% bounce rate and a 0.1% complaint rate. Each rate is
+# checked over a short and a long window, and only once the window holds enough sends for the
+# rate to mean something (3 bounces in 20 sends is noise, not a reputation problem).
+from celery.schedules import crontab  # noqa: E402  (kept inside this area's block)
+
+LOCKLINE_GUARD_BOUNCE_RATE = env.float("LOCKLINE_GUARD_BOUNCE_RATE", default=0.05)
+LOCKLINE_GUARD_COMPLAINT_RATE = env.float("LOCKLINE_GUARD_COMPLAINT_RATE", default=0.001)
+LOCKLINE_GUARD_SHORT_WINDOW_HOURS = env.int("LOCKLINE_GUARD_SHORT_WINDOW_HOURS", default=24)
+LOCKLINE_GUARD_SHORT_MIN_SENDS = env.int("LOCKLINE_GUARD_SHORT_MIN_SENDS", default=200)
+LOCKLINE_GUARD_LONG_WINDOW_DAYS = env.int("LOCKLINE_GUARD_LONG_WINDOW_DAYS", default=7)
+LOCKLINE_GUARD_LONG_MIN_SENDS = env.int("LOCKLINE_GUARD_LONG_MIN_SENDS", default=1000)
+# Featured leads: score = sum over engagement in the window of weight(type), doubled for events
+# in the recent days; leads at or above the minimum are tagged `featured` (never a suppressed or
+# bounced lead).
+LOCKLINE_FEATURED_WEIGHT_OPEN = env.int("LOCKLINE_FEATURED_WEIGHT_OPEN", default=1)
+LOCKLINE_FEATURED_WEIGHT_CLICK = env.int("LOCKLINE_FEATURED_WEIGHT_CLICK", default=3)
+LOCKLINE_FEATURED_WEIGHT_REPLY = env.int("LOCKLINE_FEATURED_WEIGHT_REPLY", default=10)
+LOCKLINE_FEATURED_WINDOW_DAYS = env.int("LOCKLINE_FEATURED_WINDOW_DAYS", default=30)
+LOCKLINE_FEATURED_RECENT_DAYS = env.int("LOCKLINE_FEATURED_RECENT_DAYS", default=7)
+LOCKLINE_FEATURED_MIN_SCORE = env.int("LOCKLINE_FEATURED_MIN_SCORE", default=6)
+CELERY_BEAT_SCHEDULE |= {
+    "reputation-guard": {"task": "analytics.tasks.reputation_guard_run", "schedule": 900.0},
+    # Nightly, after the day's engagement has arrived.
+    "lead-feature-all": {
+        "task": "analytics.tasks.lead_feature_all",
+        "schedule": crontab(hour=2, minute=30),
+    },
+}
 
 # --- Static files and the rest ----------------------------------------------------------------
 STATIC_URL = "static/"
