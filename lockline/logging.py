@@ -17,6 +17,9 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
 # The attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD_ATTRS = frozenset(
     vars(logging.LogRecord("", logging.INFO, "", 0, "", None, None))
@@ -54,7 +57,14 @@ def redact_text(text: str, secrets: tuple[str, ...] = ()) -> str:
     return text
 
 
+_secrets_cache: tuple[str, ...] | None = None
+
+
 def _secret_values() -> tuple[str, ...]:
+    """The secret strings to blank, computed once (and again after a settings change in tests)."""
+    global _secrets_cache
+    if _secrets_cache is not None:
+        return _secrets_cache
     try:
         from django.conf import settings
 
@@ -65,7 +75,7 @@ def _secret_values() -> tuple[str, ...]:
             for key, value in anymail.items()
             if any(word in key for word in ("SECRET", "KEY", "TOKEN", "PASSWORD"))
         ]
-    except Exception:  # settings not configured (a bare script): nothing to hide yet
+    except Exception:  # settings not configured (a bare script): nothing to hide yet, ask again later
         return ()
     values = set()
     for value in candidates:
@@ -75,7 +85,14 @@ def _secret_values() -> tuple[str, ...]:
             if ":" in value:
                 values.update(part for part in value.split(":", 1) if len(part) >= _MIN_SECRET_LENGTH)
     # Longest first, so a secret containing another is replaced whole.
-    return tuple(sorted(values, key=len, reverse=True))
+    _secrets_cache = tuple(sorted(values, key=len, reverse=True))
+    return _secrets_cache
+
+
+@receiver(setting_changed)
+def _forget_secrets(**kwargs) -> None:
+    global _secrets_cache
+    _secrets_cache = None
 
 
 class RedactFilter(logging.Filter):
