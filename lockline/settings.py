@@ -201,7 +201,7 @@ LOCKLINE_RATELIMIT_REDIS_URL = env.str("LOCKLINE_RATELIMIT_REDIS_URL", default=R
 LOCKLINE_TRUSTED_PROXY_COUNT = env.int("LOCKLINE_TRUSTED_PROXY_COUNT", default=0)
 # Counters (sends, bounces, retries, suppressions, reconciler actions) live in Redis.
 LOCKLINE_METRICS_REDIS_URL = env.str("LOCKLINE_METRICS_REDIS_URL", default=REDIS_URL)
-# Bearer token for /metrics and the counts in /healthz (Prometheus scrapes without a session).
+# Bearer token for /metrics (Prometheus scrapes without a session); staff may use their login.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Probes reach gunicorn over plain HTTP inside the network: no redirect to HTTPS for them.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
@@ -212,6 +212,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     )
 # JSON lines in production (for a log shipper), key=value in development (for a terminal).
 LOG_FORMAT = env.str("LOG_FORMAT", default="keyvalue" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "keyvalue"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or keyvalue, not {LOG_FORMAT!r}.")
 if not DEBUG and METRICS_TOKEN and len(METRICS_TOKEN) < 32:
     raise ImproperlyConfigured("METRICS_TOKEN must be 32+ random characters (or unset: staff only).")
 

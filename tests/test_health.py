@@ -86,8 +86,11 @@ def test_healthz_answers_503_naming_the_broker_when_it_is_down():
 def test_probes_over_plain_http_are_not_redirected_in_production():
     from tests.test_settings import PRODUCTION_ENV
 
-    env = {**PRODUCTION_ENV, "DATABASE_URL": os.environ.get("DATABASE_URL", ""), "ALLOWED_HOSTS": "testserver",
-           "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "")}
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]  # the real database: only SELECT 1 runs with counts=0
+    env = {**PRODUCTION_ENV, "ALLOWED_HOSTS": "testserver", "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
     code = ("from django.test import Client; c = Client(); "
             "print(c.get('/healthz?counts=0').status_code, c.get('/admin/').status_code)")
     result = run_django(code, env)
