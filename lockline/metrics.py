@@ -22,6 +22,8 @@ import time
 from functools import lru_cache
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
@@ -36,7 +38,11 @@ _last_warning = 0.0
 @lru_cache(maxsize=4)
 def _client(url: str) -> redis.Redis:
     # Short timeouts: a counter must never hold up a send for long when Redis is unhealthy.
-    return redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    # One immediate retry: after a Redis restart the pooled connection is dead and the retry
+    # reconnects; more retries with backoff would only stretch an outage into every request.
+    return redis.Redis.from_url(
+        url, socket_connect_timeout=0.5, socket_timeout=0.5, retry=Retry(NoBackoff(), 1)
+    )
 
 
 def client() -> redis.Redis:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 KEY_PREFIX = "lockline:ratelimit:"
 
@@ -47,7 +49,11 @@ class Decision:
 @lru_cache(maxsize=4)
 def _client(url: str) -> redis.Redis:
     # Short timeouts: when Redis is slow the limiter steps aside rather than slowing webhooks.
-    return redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    # One immediate retry: after a Redis restart the pooled connection is dead and the retry
+    # reconnects; more retries with backoff would only stretch an outage into every request.
+    return redis.Redis.from_url(
+        url, socket_connect_timeout=0.5, socket_timeout=0.5, retry=Retry(NoBackoff(), 1)
+    )
 
 
 @lru_cache(maxsize=4)

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import hmac
+import logging
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
@@ -11,6 +13,8 @@ from django.views.decorators.http import require_GET, require_safe
 from lockline import metrics
 from ops import health, prometheus
 from ops.selectors import ops_counts
+
+logger = logging.getLogger(__name__)
 
 # Components whose failure makes this process unable to do its job (503). Redis only holds
 # throttles, rate limits and counters, which fail open: reported, not fatal.
@@ -42,20 +46,29 @@ def healthz(request):
         "broker": health.check_broker(),
         "redis": health.check_redis(),
     }
+    want_counts = request.GET.get("counts", "1") != "0"
+    counts = None
+    if want_counts and checks["database"].ok:
+        try:
+            counts = ops_counts()
+        except DatabaseError as exc:
+            # Reachable but unable to answer our queries (migrations not applied, a lock): as
+            # unusable as down.
+            logger.warning("health counts failed", extra={"error": repr(exc)})
+            checks["database"] = health.CheckResult(False, checks["database"].ms, type(exc).__name__)
     failing = [name for name in CRITICAL if not checks[name].ok]
     body = {
         "status": "fail" if failing else "ok",
         "failing": failing,
         "checks": {name: result.as_dict() for name, result in checks.items()},
     }
-    if request.GET.get("counts", "1") != "0":
-        if checks["database"].ok:
-            body["counts"] = ops_counts()
-        if checks["redis"].ok:
-            body["counters"] = {
-                name: {",".join(f"{k}={v}" for k, v in pairs) or "total": n for pairs, n in values.items()}
-                for name, values in metrics.snapshot().items()
-            }
+    if counts is not None:
+        body["counts"] = counts
+    if want_counts and checks["redis"].ok:
+        body["counters"] = {
+            name: {",".join(f"{k}={v}" for k, v in pairs) or "total": n for pairs, n in values.items()}
+            for name, values in metrics.snapshot().items()
+        }
     return JsonResponse(body, status=503 if failing else 200)
 
 

@@ -149,3 +149,12 @@ def test_worker_health_sees_a_running_worker_on_its_queue_and_its_logs_are_struc
     output = log_path.read_text()
     # The worker logs through settings.LOGGING: our key=value lines, not Celery's own format.
     assert re.search(r"^\d{4}-\d\d-\d\dT[\d:.]+\+00:00 INFO celery\.\S+ .*ready", output, re.M), output
+
+
+def test_a_database_without_lockline_tables_is_unhealthy_not_a_500(tmp_path):
+    # A fresh SQLite file: reachable, but migrations were never applied.
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}", "ALLOWED_HOSTS": "testserver"}
+    result = run_django(HEALTHZ, env)
+    status, text = result.stdout.split("\n", 1)
+    assert status == "503", result.stderr
+    assert json.loads(text)["failing"] == ["database"]

@@ -119,3 +119,37 @@ def test_a_malformed_content_length_is_a_400_with_a_reason(client):
     assert response.status_code == 400
     assert b"is not a byte count" in response.content
     assert ops_urls.calls == []
+
+
+@pytest.mark.slow
+def test_a_real_server_answers_an_oversize_post_with_413_before_reading_it(tmp_path, settings):
+    import os
+    import re
+    import subprocess
+    import sys
+
+    import requests
+
+    from tests.ops_fixtures import ROOT
+
+    log_path = tmp_path / "gunicorn.log"
+    env = {**os.environ, "LOCKLINE_WEBHOOK_MAX_BYTES": "100000", "CELERY_BROKER_URL": settings.CELERY_BROKER_URL}
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "lockline.wsgi", "--bind", "127.0.0.1:0", "--workers", "1",
+             "--no-control-socket"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not (match := re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", log_path.read_text())):
+            assert server.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{match.group(1)}/anymail/postmark/tracking/"
+        response = requests.post(url, data=b"x" * (8 * 1024 * 1024), timeout=30,
+                                 headers={"Content-Type": "application/json"})
+        assert response.status_code == 413
+        assert "8388608 bytes exceeds the 100000-byte limit" in response.text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
