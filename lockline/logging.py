@@ -25,8 +25,10 @@ _STANDARD_ATTRS = frozenset(
     vars(logging.LogRecord("", logging.INFO, "", 0, "", None, None))
 ) | {"message", "asctime", "taskName"}
 
-# Deliberately loose: a false positive only hides a local part, a miss leaks an address.
-EMAIL_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+# The local-part characters real addresses use. RFC 5322 allows more (' / = ? ...), but those
+# also delimit URLs and quotes around an address; a rare address using them keeps only the
+# part before such a character ("o'[redacted]@example.com").
+EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 REDACTED_LOCAL = "[redacted]"
 
 # ``extra=`` fields that hold message content, never logged above DEBUG.
@@ -95,6 +97,23 @@ def _forget_secrets(**kwargs) -> None:
     _secrets_cache = None
 
 
+def _redact_value(value: Any, secrets: tuple[str, ...]) -> Any:
+    """``value`` with addresses and secrets removed from every string inside it.
+
+    Other objects (a request, an exception) become their redacted ``str()``: that is how the
+    formatters would render them anyway.
+    """
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return redact_text(value, secrets)
+    if isinstance(value, dict):
+        return {key: _redact_value(item, secrets) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_redact_value(item, secrets) for item in value]
+    return redact_text(str(value), secrets)
+
+
 class RedactFilter(logging.Filter):
     """Keep personal data and secrets out of records at ``min_level`` (INFO) and above.
 
@@ -128,8 +147,8 @@ class RedactFilter(logging.Filter):
                 continue
             if key in CONTENT_FIELDS and value:
                 setattr(record, key, f"[{len(str(value))} chars redacted]")
-            elif isinstance(value, str):
-                setattr(record, key, redact_text(value, secrets))
+            else:
+                setattr(record, key, _redact_value(value, secrets))
         record._lockline_redacted = True
         return True
 

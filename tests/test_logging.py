@@ -34,6 +34,20 @@ def test_an_info_line_with_an_address_keeps_only_the_domain(log):
     assert line["recipient"] == "[redacted]@example.org"
 
 
+def test_addresses_inside_structured_fields_and_objects_are_redacted(log):
+    class Request:
+        def __str__(self):
+            return "<WSGIRequest: GET '/unsubscribe?email=jane@example.com'>"
+
+    logger, lines = log
+    logger.warning("odd", extra={"recipients": ["a@example.com", 3], "meta": {"to": "b@example.org"},
+                                 "request": Request()})
+    (line,) = lines()
+    assert line["recipients"] == ["[redacted]@example.com", 3]
+    assert line["meta"] == {"to": "[redacted]@example.org"}
+    assert line["request"] == "<WSGIRequest: GET '/unsubscribe?email=[redacted]@example.com'>"
+
+
 def test_debug_lines_keep_addresses_for_a_developer(log):
     logger, lines = log
     logger.debug("sending to %s", "jane@example.com")
