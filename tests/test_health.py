@@ -158,3 +158,28 @@ def test_a_database_without_lockline_tables_is_unhealthy_not_a_500(tmp_path):
     status, text = result.stdout.split("\n", 1)
     assert status == "503", result.stderr
     assert json.loads(text)["failing"] == ["database"]
+
+
+def _drop_our_database_connection():
+    """Have PostgreSQL terminate this process's connection, as a server restart would."""
+    import psycopg2
+    from django.db import connection
+
+    connection.ensure_connection()
+    pid = connection.connection.get_backend_pid()
+    params = connection.get_connection_params()
+    with psycopg2.connect(**{k: v for k, v in params.items() if k in ("dbname", "user", "host", "port", "password")}) as other:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    other.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_postgres_drops_the_connection_one_probe_fails_and_the_next_reconnects():
+    from ops import health
+
+    _drop_our_database_connection()
+    first, second = health.check_database(), health.check_database()
+    assert (first.ok, first.error) == (False, "OperationalError")
+    assert second.ok
+
