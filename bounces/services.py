@@ -25,6 +25,7 @@ from django.utils import timezone
 from bounces.models import BounceEvent, Suppression
 from campaigns.models import Message
 from leads.models import Lead, email_domain, normalize_email
+from lockline import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -162,18 +163,21 @@ def bounce_record(
                 state=Message.State.BOUNCED, next_attempt_at=None, updated_at=timezone.now()
             )
     logger.info(
-        "bounce recorded: event=%s category=%s reason=%s status=%s source=%s message=%s "
-        "campaign=%s prompt_version=%s suppressed=%s",
-        event.pk,
-        category,
-        reason,
-        status,
-        source,
-        event.message_id,
-        event.campaign_id,
-        event.prompt_version_id,
-        bool(suppression),
+        "bounce recorded",
+        extra={
+            "bounce_event_id": event.pk,
+            "message_id": event.message_id,
+            "campaign_id": event.campaign_id,
+            "prompt_version_id": event.prompt_version_id,
+            "category": category,
+            "reason": reason,
+            "status": status,
+            "source": source,
+            "suppressed": bool(suppression),
+        },
     )
+    # Counted once committed: a bounce recorded inside a transaction that rolls back never was.
+    transaction.on_commit(lambda: metrics.incr("bounces", category=category, source=source))
     return BounceRecordResult(event=event, created=True, suppression=suppression)
 
 
@@ -225,6 +229,7 @@ def suppression_create(
     a complaint arriving during a temporary soft suppression makes it permanent.
     """
     email = normalize_email(email)
+    created = False
     with transaction.atomic():
         current = Suppression.objects.select_for_update().filter(email=email, lifted_at__isnull=True).first()
         if current is not None and current.expires_at is not None and (
@@ -240,13 +245,16 @@ def suppression_create(
                     current = Suppression.objects.create(
                         email=email, reason=reason, bounce_event=bounce_event, expires_at=expires_at, note=note
                     )
+                created = True
             except IntegrityError:
                 # Another transaction suppressed the address first: theirs stands.
                 current = Suppression.objects.get(email=email, lifted_at__isnull=True)
         Lead.objects.filter(email=email).exclude(status=Lead.Status.SUPPRESSED).update(
             status=Lead.Status.SUPPRESSED, updated_at=timezone.now()
         )
-    logger.info("suppression active: suppression=%s reason=%s", current.pk, current.reason)
+    logger.info("suppression active", extra={"suppression_id": current.pk, "reason": current.reason})
+    if created:
+        transaction.on_commit(lambda: metrics.incr("suppressions", reason=reason))
     return current
 
 
@@ -269,7 +277,7 @@ def suppression_lift(*, suppression: Suppression, by=None, reason: str) -> Suppr
         Lead.objects.filter(email=locked.email, status=Lead.Status.SUPPRESSED).update(
             status=Lead.Status.ACTIVE, updated_at=timezone.now()
         )
-    logger.info("suppression lifted: suppression=%s by=%s", locked.pk, getattr(by, "pk", None))
+    logger.info("suppression lifted", extra={"suppression_id": locked.pk, "lifted_by_id": getattr(by, "pk", None)})
     return locked
 
 

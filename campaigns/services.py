@@ -27,7 +27,7 @@ def campaign_pause(*, campaign: Campaign, reason: str, by=None) -> Campaign:
         locked.status = Campaign.Status.PAUSED
         locked.status_reason = f"paused {timezone.now():%Y-%m-%d %H:%M} by {by or 'system'}: {reason}"
         locked.save(update_fields=["status", "status_reason", "updated_at"])
-    logger.info("campaign paused: campaign=%s", locked.pk)
+    logger.info("campaign paused", extra={"campaign_id": locked.pk})
     return locked
 
 
@@ -43,7 +43,7 @@ def campaign_resume(*, campaign: Campaign, reason: str, by=None) -> Campaign:
         locked.status = Campaign.Status.RUNNING if locked.launched_at else Campaign.Status.DRAFT
         locked.status_reason = f"resumed {timezone.now():%Y-%m-%d %H:%M} by {by or 'system'}: {reason}"
         locked.save(update_fields=["status", "status_reason", "updated_at"])
-    logger.info("campaign resumed: campaign=%s", locked.pk)
+    logger.info("campaign resumed", extra={"campaign_id": locked.pk})
     return locked
 
 

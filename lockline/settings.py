@@ -220,6 +220,44 @@ CELERY_BEAT_SCHEDULE |= {
         "schedule": crontab(hour=2, minute=30),
     },
 }
+# --- Hardening: observability, rate limits, request size, metrics ------------------------------
+INSTALLED_APPS += ["ops"]
+# Size and rate checks run before sessions, CSRF and the view, so a flood or an oversize post
+# costs one Redis round trip and no body read.
+MIDDLEWARE[1:1] = ["ops.middleware.BodySizeLimitMiddleware", "ops.middleware.RateLimitMiddleware"]
+# Paths that ESPs and mail gateways post to: rate-limited and size-checked.
+LOCKLINE_WEBHOOK_PATH_PREFIXES = env.list("LOCKLINE_WEBHOOK_PATH_PREFIXES", default=["/anymail/", "/inbound/"])
+# Tracking-event batches (SendGrid posts up to ~1,000 events, well under 5 MiB) ...
+LOCKLINE_WEBHOOK_MAX_BYTES = env.int("LOCKLINE_WEBHOOK_MAX_BYTES", default=5 * 1024 * 1024)
+# ... and inbound mail (a bounce quotes the original message, a reply may carry attachments).
+LOCKLINE_INBOUND_MAX_BYTES = env.int("LOCKLINE_INBOUND_MAX_BYTES", default=25 * 1024 * 1024)
+# Token bucket per client IP and endpoint. Generous: an ESP flushing a backlog after our outage
+# posts fast, and what exceeds the bucket gets 429 + Retry-After, which ESPs retry (delayed, not
+# dropped). The limit is there to stop a runaway client from starving the web workers.
+LOCKLINE_RATELIMIT_ENABLED = env.bool("LOCKLINE_RATELIMIT_ENABLED", default=True)
+LOCKLINE_RATELIMIT_RATE = env.float("LOCKLINE_RATELIMIT_RATE", default=50.0)  # requests/s refill
+LOCKLINE_RATELIMIT_BURST = env.int("LOCKLINE_RATELIMIT_BURST", default=500)
+LOCKLINE_RATELIMIT_REDIS_URL = env.str("LOCKLINE_RATELIMIT_REDIS_URL", default=REDIS_URL)
+# How many reverse proxies in front of gunicorn append to X-Forwarded-For (0: use REMOTE_ADDR).
+# Only trust as many as you run: a client can write anything to the left of them.
+LOCKLINE_TRUSTED_PROXY_COUNT = env.int("LOCKLINE_TRUSTED_PROXY_COUNT", default=0)
+# Counters (sends, bounces, retries, suppressions, reconciler actions) live in Redis.
+LOCKLINE_METRICS_REDIS_URL = env.str("LOCKLINE_METRICS_REDIS_URL", default=REDIS_URL)
+# Bearer token for /metrics (Prometheus scrapes without a session); staff may use their login.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Probes reach gunicorn over plain HTTP inside the network: no redirect to HTTPS for them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# A PostgreSQL host that is down or unreachable must fail a request (and /healthz) in seconds.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
+# JSON lines in production (for a log shipper), key=value in development (for a terminal).
+LOG_FORMAT = env.str("LOG_FORMAT", default="keyvalue" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "keyvalue"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or keyvalue, not {LOG_FORMAT!r}.")
+if not DEBUG and METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be 32+ random characters (or unset: staff only).")
 
 # --- Static files and the rest ----------------------------------------------------------------
 STATIC_URL = "static/"
@@ -252,12 +290,27 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    "filters": {
+        # Personal data and secrets out of every line at INFO and above (see lockline/logging.py).
+        "redact": {"()": "lockline.logging.RedactFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "json": {"()": "lockline.logging.JsonFormatter"},
+        "keyvalue": {"()": "lockline.logging.KeyValueFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Django's default "console" handler would print its lines a second time, unredacted.
+        "django": {"handlers": [], "level": "INFO"},
+    },
 }
 
 # --- Production -------------------------------------------------------------------------------

@@ -12,4 +12,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Anymail's webhooks: /anymail/<esp>/tracking/ and /anymail/<esp>/inbound/
     path("anymail/", include("anymail.urls")),
+    path("", include("ops.urls")),
 ]
