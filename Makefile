@@ -63,3 +63,10 @@ accuracy: venv
 
 clean:
 	rm -rf var staticfiles .pytest_cache
+
+# The soak run (issue "Hardening under load and faults"): the whole system on private
+# PostgreSQL and Redis servers, 20,000 messages, a worker SIGKILLed, Redis and PostgreSQL
+# restarted; prints its invariants and fails on any violation. SOAK_MESSAGES to change the size.
+SOAK_MESSAGES ?= 20000
+soak: venv
+	$(PY) -m soak.run --messages $(SOAK_MESSAGES)

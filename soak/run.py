@@ -74,7 +74,8 @@ def environment(stack: Stack, *, sink_port: int, maildir: Path) -> dict[str, str
         # The soak's mix bounces far above any reputation threshold on purpose: keep the guards
         # from pausing it, so the run measures delivery, not the guard.
         "LOCKLINE_BLOCKS_PAUSE_CAMPAIGN": "1000000",
-        "LOCKLINE_GUARD_ENABLED": "0",
+        "LOCKLINE_GUARD_BOUNCE_RATE": "1.0",
+        "LOCKLINE_GUARD_COMPLAINT_RATE": "1.0",
         "LOCKLINE_WEBHOOK_MAX_AGE": str(7 * 24 * 3600),
         "LOG_LEVEL": "WARNING",
         "CELERY_TASK_SOFT_TIME_LIMIT": "30",
