@@ -19,6 +19,10 @@ class Feedback:
 
 def find_feedback(msg: Message, parts: list[Message], original: Message | None) -> Feedback | None:
     """Return a Feedback when ``msg`` is a complaint, else None."""
+    if original is not None and not _looks_like_fbl(msg) and header(original, "X-HmXmrOriginalRecipient"):
+        msg_is_jmrp = True
+    else:
+        msg_is_jmrp = False
     report_part = next((p for p in parts if content_type(p) == "message/feedback-report"), None)
     ctype_header = header(msg, "Content-Type").lower()
     fields: dict[str, list[str]] = {}
@@ -32,7 +36,7 @@ def find_feedback(msg: Message, parts: list[Message], original: Message | None) 
         else:
             for k, v in iter_fields(part_text(report_part)):
                 fields.setdefault(k, []).append(v)
-    elif "feedback-report" not in ctype_header:
+    elif "feedback-report" not in ctype_header and not msg_is_jmrp:
         if not _looks_like_fbl(msg):
             return None
     fb = Feedback()
@@ -47,7 +51,8 @@ def find_feedback(msg: Message, parts: list[Message], original: Message | None) 
         if addrs:
             break
     if not addrs:
-        hm = header(msg, "X-HmXmrOriginalRecipient")
+        hm = header(msg, "X-HmXmrOriginalRecipient") or (
+            header(original, "X-HmXmrOriginalRecipient") if original is not None else "")
         if hm:
             addrs.append(clean_address(hm))
     if not addrs and original is not None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-from .reasons import FIRST_PASS, HARD_REASONS, PHRASES, SECOND_PASS, STATUS_REASON, WEAK_REASONS
+from .reasons import (FIRST_PASS, HARD_REASONS, MTA_USERUNKNOWN, PHRASES, SECOND_PASS,
+                      STATUS_REASON, WEAK_REASONS)
 from .report import Category
 
 STATUS_RE = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d])")
@@ -19,6 +20,28 @@ _GREYLIST = ("greylist", "grey-list", "graylist", "gray-list", "greylisted", "tr
 _RATE = ("rate limit", "ratelimit", "rate-limit", "too many messages", "sending rate",
          "too fast", "slow down", "throttl", "too many connections", "too many concurrent",
          "too many recipients")
+
+
+# The SMTP command a rejection answered, as MTAs phrase it. Order matters: the first hit wins.
+_COMMAND_RE = re.compile(
+    r"(?:in reply to|after|our|for|most progress was)\s+(?:the\s+)?(rcpt to|rcpt|end of data|final data|data|mail from|helo|ehlo|initial connection)"
+    r"|>>>\s*(rcpt to|data|mail from|helo|ehlo)"
+    r"|\[(rcpt_to|mail_from|data)\]"
+    r"|(rcpt to|data|mail from) (?:response|command)",
+    re.IGNORECASE,
+)
+_COMMANDS = {"rcpt to": "RCPT", "rcpt": "RCPT", "rcpt_to": "RCPT", "end of data": "DATA",
+             "final data": "DATA", "data": "DATA", "mail from": "MAIL", "mail_from": "MAIL",
+             "helo": "HELO", "ehlo": "EHLO", "initial connection": "CONN"}
+
+
+def find_command(text: str) -> str:
+    """Return the SMTP command ('RCPT', 'DATA', 'MAIL', 'HELO', 'EHLO', 'CONN') a text names."""
+    m = _COMMAND_RE.search(text)
+    if not m:
+        return ""
+    word = next(g for g in m.groups() if g).lower()
+    return _COMMANDS.get(word, "")
 
 
 def _matches(reason: str, text: str) -> bool:
@@ -81,7 +104,17 @@ def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = ""
     ):
         by_status = ""  # the code says 'no such user' but the text says otherwise
     for reason in FIRST_PASS:
-        if by_status == reason or _matches(reason, text):
+        if by_status == reason:
+            return reason
+        if reason == "userunknown":
+            # "No such user" answered to RCPT is a missing mailbox; the same words after DATA
+            # (or from an unknown stage) come from a filter that rejects the message instead.
+            if _matches(reason, text) and (command == "RCPT" or any(p in text for p in MTA_USERUNKNOWN)):
+                return reason
+            continue
+        if reason == "filtered" and command != "RCPT" and _matches("userunknown", text):
+            return "filtered" if command != "MAIL" else "rejected"
+        if _matches(reason, text):
             return reason
     if by_status and by_status not in WEAK_REASONS:
         return by_status
@@ -174,7 +207,7 @@ def classify(status: str, smtp_code: str, diagnostic: str) -> tuple[str, str, st
     """
     status = prefer_status((status or "").strip(), diagnostic or "")
     smtp_code = (smtp_code or "").strip() or find_reply_code(diagnostic or "")
-    reason = reason_for(status, smtp_code, diagnostic or "")
+    reason = reason_for(status, smtp_code, diagnostic or "", command=find_command(diagnostic or ""))
     return finish(reason, status, smtp_code, diagnostic or "")
 
 

@@ -13,10 +13,10 @@ import re
 from email.message import Message
 
 from . import arf, autoreply, rfc3464, textscan
-from .classify import finish, find_reply_code, prefer_status, reason_for
+from .classify import find_command, finish, find_reply_code, prefer_status, reason_for
 from .message import (ADDRESS_RE, MAX_TEXT_CHARS, clean_address, content_type, header,
                       leaf_parts, normalise, part_text, read_message, single_space)
-from .mta import detect
+from .mta import amazonses, detect
 from .report import BounceReport, Category, Kind, RecipientResult
 
 # parse_error values starting with this mean a bug in the parser, not a bad message.
@@ -89,6 +89,10 @@ def _parse(raw: bytes) -> BounceReport:
             report.recipients.append(RecipientResult(address=addr, reason=reason, category=category))
         return report
 
+    ses = amazonses.find_events(text) if '"notificationType"' in text or '"eventType"' in text else []
+    if ses:
+        return _from_ses(report, ses)
+
     exclude = _sender_addresses(msg, original)
     dsn, per_message = rfc3464.find_dsn(parts)
     scanned = dict(textscan.scan(section, exclude)) if (dsn or _looks_like_bounce(msg, parts, section)) else {}
@@ -98,9 +102,11 @@ def _parse(raw: bytes) -> BounceReport:
             diagnostic = d.diagnostic or scanned.get(d.address, "") or scanned.get(d.original, "")
             if not diagnostic and len(dsn) == 1 and scanned:
                 diagnostic = next(iter(scanned.values()))
+            context = scanned.get(d.address, "") or scanned.get(d.original, "") or (
+                next(iter(scanned.values())) if len(dsn) == 1 and scanned else "")
             report.recipients.append(_recipient(
                 d.address, d.action, d.status, diagnostic, d.diagnostic_type,
-                d.remote_mta, delay_text))
+                d.remote_mta, delay_text, context))
     elif scanned or _looks_like_bounce(msg, parts, section):
         failed = [clean_address(a) for a in header(msg, "X-Failed-Recipients").split(",")]
         failed = [a for a in failed if a]
@@ -132,8 +138,24 @@ def _parse(raw: bytes) -> BounceReport:
     return report
 
 
+def _from_ses(report: BounceReport, events: list) -> BounceReport:
+    report.mta = "amazonses"
+    if events[0].kind == "Complaint":
+        report.kind = Kind.COMPLAINT
+        report.feedback_type = events[0].feedback_type or "abuse"
+        for ev in events:
+            report.recipients.append(RecipientResult(address=ev.address, reason="feedback", category=Category.COMPLAINT))
+        return report
+    for ev in events:
+        report.recipients.append(_recipient(ev.address, ev.action, ev.status, ev.diagnostic, "SMTP", ev.remote_mta, False))
+    actions = {r.action for r in report.recipients}
+    report.kind = Kind.BOUNCE if "failed" in actions else Kind.DELAY if "delayed" in actions else Kind.NOT_BOUNCE
+    return report
+
+
 def _recipient(address: str, action: str, status: str, diagnostic: str, diagnostic_type: str,
-               remote_mta: str, delay_text: bool) -> RecipientResult:
+               remote_mta: str, delay_text: bool, context: str = "") -> RecipientResult:
+    """Build one recipient; ``context`` is the report's prose about it (for the SMTP command)."""
     diagnostic = single_space(diagnostic)[:2000]
     status = prefer_status(status, diagnostic)
     smtp_code = find_reply_code(diagnostic)
@@ -149,7 +171,9 @@ def _recipient(address: str, action: str, status: str, diagnostic: str, diagnost
     if not remote_mta:
         m = _REMOTE_HOST_RE.search(diagnostic)
         remote_mta = m.group(1).lower() if m else ""
-    reason = reason_for(status, smtp_code, diagnostic, action=action, diagnostic_type=diagnostic_type)
+    command = find_command(diagnostic) or find_command(context)
+    reason = reason_for(status, smtp_code, diagnostic, action=action,
+                        diagnostic_type=diagnostic_type, command=command)
     reason, category, detail, hard = finish(reason, status, smtp_code, diagnostic)
     if action == "delivered":
         category = Category.NONE

@@ -157,7 +157,7 @@ def clean_address(value: str) -> str:
     m = ADDRESS_RE.search(value)
     if not m:
         return ""
-    addr = m.group(0).strip(".'\"")
+    addr = m.group(0).strip(".'\"#")
     return addr.lower()
 
 

@@ -194,7 +194,7 @@ PHRASES: dict[str, tuple] = {
         "unknown user", "user does not exist", "user missing home directory", "user not active",
         "user not exist", "user not found", "user not known", "user unknown", "utilisateur inconnu",
         "vdeliver: invalid or unknown virtual user", "your envelope recipient is in my badrcptto list",
-        "unknown address", "address rejected", "no such local user", "recipient rejected",
+        "unknown address", "no such local user",
         "does not have an account here", "e-mail address you entered couldn't be found",
         "email address you entered couldn't be found", "couldn't be found",
         "user doesn't exist", "recipient address rejected: user unknown",
@@ -424,7 +424,7 @@ PHRASES: dict[str, tuple] = {
         "host is unreachable", "host name lookup failure", "host not found, try again",
         "maximum forwarding loop count exceeded", "no route to host", "too many hops",
         "unable to resolve route ", "unrouteable mail domain", "could not be resolved",
-        "network is unreachable", "connection timed out", "dns error",
+        "network is unreachable", "dns error",
     ),
     "systemfull": (
         "mail system full", "requested mail action aborted: exceeded storage allocation",
@@ -447,7 +447,9 @@ PHRASES: dict[str, tuple] = {
         "your message could not be delivered for more than", "retry timeout exceeded",
         "message could not be delivered for", "timed out", "time out", "timeout",
         "could not be delivered within", "queue too long", "too long in the queue", "expired",
-        "no answer from host", "delivery retry timeout", "delayed",
+        "no answer from host", "delivery retry timeout", "delayed", "giving up",
+        "did not accept our requests to connect", ("delivery failed ", " attempts"),
+        "not delivered within", "could not deliver for the last", "retry time exceeded",
     ),
     "failedstarttls": (
         "starttls is required to send mail", "tls required but not supported", "tls is required",
@@ -476,6 +478,13 @@ PHRASES: dict[str, tuple] = {
         "out of office", "i am currently away", "auto-reply", "autoreply", "automatic reply",
     ),
 }
+
+# Texts that MTAs write themselves (not a remote server's reply) and that name a missing
+# mailbox whatever the SMTP command was.
+MTA_USERUNKNOWN = (
+    "invalid final delivery userid", "and other recipients in the same domain",
+    "no valid recipients for this mm", "recipient not found", "user unknown",
+)
 
 # The order reasons are tried in. Specific, recipient-level reasons come before broad
 # host-level ones because bounce texts often carry both ("550 5.7.1 ... blocked ... over quota").

@@ -46,6 +46,13 @@ _HEADER_LINE = re.compile(
 )
 # Local parts that name the mail system, not a person; they count only at the start of a line.
 SYSTEM_LOCALPARTS = frozenset({"postmaster", "mailer-daemon", "abuse", "hostmaster", "webmaster", "root"})
+# A line that is really a quoted header, or an invitation to write to someone, names nobody
+# who failed.
+_NOT_A_MENTION = re.compile(
+    r"^\s*(message-id|in-reply-to|references|x-[\w-]+|received|return-path|from|sender|reply-to|"
+    r"date|subject|envelope-from|by|id)\s*[:=]|^\s*\(?envelope-from\b", re.IGNORECASE)
+_CONTACT = re.compile(r"contact|mailto:|for (more|further)|send (an )?e-?mail to|write to|questions", re.IGNORECASE)
+_MESSAGE_ID_LOCAL = re.compile(r"^[0-9a-f.=_$-]{14,}$|^[0-9]{8,}\.|^[0-9a-f]{8,}[.-][0-9a-f]{4,}", re.IGNORECASE)
 _LEADERS = re.compile(r"^[\s<>\"'*\-:•]*(?:(?:rcpt to|to|recipient|address|for|original-recipient|final-recipient|rfc822)\s*[:;]?\s*<?)?", re.IGNORECASE)
 
 
@@ -89,13 +96,16 @@ def scan(section: str, exclude: set[str]) -> list[tuple[str, str]]:
         if not line:
             continue
         found = None
-        for m in ADDRESS_RE.finditer(line):
-            addr = m.group(0).lower().strip(".")
+        matches = () if _NOT_A_MENTION.match(line) else ADDRESS_RE.finditer(line)
+        for m in matches:
+            addr = m.group(0).lower().strip(".#")
             if addr in exclude:
                 continue
             local = addr.split("@", 1)[0]
             at_start = _LEADERS.match(line).end() >= m.start()
-            if local in SYSTEM_LOCALPARTS and not at_start:
+            if not at_start and (local in SYSTEM_LOCALPARTS or _CONTACT.search(line)):
+                continue
+            if _MESSAGE_ID_LOCAL.match(local):
                 continue
             if addr.startswith("bounces+") or addr.startswith("mailer-daemon"):
                 continue
