@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from .reasons import (FIRST_PASS, HARD_REASONS, MTA_USERUNKNOWN, PHRASES, SECOND_PASS,
-                      STATUS_REASON, WEAK_REASONS)
+from .reasons import (FIRST_PASS, HARD_REASONS, MTA_USERUNKNOWN, OVERRULED_BY, PHRASES,
+                      SECOND_PASS, STATUS_AFTER_PHRASES, STATUS_REASON, WEAK_REASONS)
 from .report import Category
 
 STATUS_RE = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d])")
@@ -61,6 +61,20 @@ def _matches(reason: str, text: str) -> bool:
     return False
 
 
+_CONTINUATION_RE = re.compile(r"(?<=\s)([245]\d\d)[- ](?:[245]\.\d{1,3}\.\d{1,3}\s)?")
+
+
+def _unfold_reply(text: str) -> str:
+    """Drop the code prefixes a multi-line SMTP reply repeats on each line ("550-5.7.1 ")."""
+    first = REPLY_CODE_RE.search(text)
+    if not first:
+        return text
+    head, tail = text[: first.end()], text[first.end():]
+    code = first.group(1)
+    tail = _CONTINUATION_RE.sub(lambda m: "" if m.group(1) == code else m.group(0), tail)
+    return " ".join((head + tail).split())
+
+
 def find_status(text: str) -> str:
     """Return the first enhanced status code (e.g. '5.1.1') in ``text``, or ''."""
     m = STATUS_RE.search(text)
@@ -98,24 +112,28 @@ def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = ""
     text = " ".join(diagnostic.lower().split())
     if status.startswith("2.") or action == "delivered":
         return "delivered"
+    text = _unfold_reply(text)
     by_status = STATUS_REASON.get(status, "")
-    if by_status == "userunknown" and any(
-        _matches(r, text) for r in ("mailboxfull", "blocked", "hasmoved", "rejected", "notaccept")
-    ):
+    if any(_matches(r, text) for r in OVERRULED_BY.get(by_status, ())):
         by_status = ""  # the code says 'no such user' but the text says otherwise
     for reason in FIRST_PASS:
-        if by_status == reason:
+        if by_status == reason and reason not in STATUS_AFTER_PHRASES:
             return reason
         if reason == "userunknown":
             # "No such user" answered to RCPT is a missing mailbox; the same words after DATA
             # (or from an unknown stage) come from a filter that rejects the message instead.
-            if _matches(reason, text) and (command == "RCPT" or any(p in text for p in MTA_USERUNKNOWN)):
+            if _matches(reason, text) and (command == "RCPT" or (
+                    not by_status and any(p in text for p in MTA_USERUNKNOWN))):
                 return reason
             continue
-        if reason == "filtered" and command != "RCPT" and _matches("userunknown", text):
+        if reason == "mesgtoobig" and by_status == "exceedlimit":
+            continue  # 5.2.3 is the per-mailbox limit even when the text says "too big"
+        if reason == "filtered" and command in ("", "DATA", "MAIL") and _matches("userunknown", text):
             return "filtered" if command != "MAIL" else "rejected"
         if _matches(reason, text):
             return reason
+    if by_status in STATUS_AFTER_PHRASES:
+        return by_status
     if by_status and by_status not in WEAK_REASONS:
         return by_status
     for reason in SECOND_PASS:
@@ -138,7 +156,8 @@ def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = ""
         return "blocked"
     if _matches("vacation", text):
         return "vacation"
-    return "onhold" if text else "undefined"
+    # 'onhold': the server said something we cannot place; 'undefined': it said nothing.
+    return "onhold" if (text and (status or smtp_code)) else "undefined"
 
 
 def is_hard(reason: str, status: str, smtp_code: str) -> bool:

@@ -16,7 +16,7 @@ from . import arf, autoreply, rfc3464, textscan
 from .classify import find_command, finish, find_reply_code, prefer_status, reason_for
 from .message import (ADDRESS_RE, MAX_TEXT_CHARS, clean_address, content_type, header,
                       leaf_parts, normalise, part_text, read_message, single_space)
-from .mta import amazonses, detect
+from .mta import FAMILY_REASON, amazonses, detect
 from .report import BounceReport, Category, Kind, RecipientResult
 
 # parse_error values starting with this mean a bug in the parser, not a bad message.
@@ -116,7 +116,8 @@ def _parse(raw: bytes) -> BounceReport:
         for addr, diagnostic in pairs:
             if not diagnostic:
                 diagnostic = single_space(section)[:2000]
-            report.recipients.append(_recipient(addr, "", "", diagnostic, "", "", delay_text))
+            report.recipients.append(_recipient(addr, "", "", diagnostic, "", "", delay_text,
+                                                family_reason=FAMILY_REASON.get(report.mta or "", "")))
 
     if report.recipients:
         actions = {r.action for r in report.recipients}
@@ -154,7 +155,8 @@ def _from_ses(report: BounceReport, events: list) -> BounceReport:
 
 
 def _recipient(address: str, action: str, status: str, diagnostic: str, diagnostic_type: str,
-               remote_mta: str, delay_text: bool, context: str = "") -> RecipientResult:
+               remote_mta: str, delay_text: bool, context: str = "",
+               family_reason: str = "") -> RecipientResult:
     """Build one recipient; ``context`` is the report's prose about it (for the SMTP command)."""
     diagnostic = single_space(diagnostic)[:2000]
     status = prefer_status(status, diagnostic)
@@ -172,8 +174,8 @@ def _recipient(address: str, action: str, status: str, diagnostic: str, diagnost
         m = _REMOTE_HOST_RE.search(diagnostic)
         remote_mta = m.group(1).lower() if m else ""
     command = find_command(diagnostic) or find_command(context)
-    reason = reason_for(status, smtp_code, diagnostic, action=action,
-                        diagnostic_type=diagnostic_type, command=command)
+    reason = family_reason or reason_for(status, smtp_code, diagnostic, action=action,
+                                         diagnostic_type=diagnostic_type, command=command)
     reason, category, detail, hard = finish(reason, status, smtp_code, diagnostic)
     if action == "delivered":
         category = Category.NONE

@@ -96,6 +96,7 @@ WEAK_REASONS = frozenset(
 # ordered sequence of fragments that must appear in that order ("user " ... " does not exist").
 PHRASES: dict[str, tuple] = {
     "mailboxfull": (
+        'mailbox exceeds allowed size',
         "account is exceeding their quota", "account is over quota", "account is temporarily over quota",
         "boite du destinataire pleine", "delivery failed: over quota", "disc quota exceeded",
         "diskspace quota", "does not have enough space", "exceeded storage allocation",
@@ -221,11 +222,12 @@ PHRASES: dict[str, tuple] = {
         "the user does not accept mail from", "this message has been blocked because it contains a banned word",
         "this message was rejected by policy", "user refuses to receive this mail",
         "user reject", "we are sorry, but the message was rejected", "you have been blocked by the recipient",
-        "rejected by the recipient", "the mail was blocked by", "content filter",
+        "the mail was blocked by", "content filter",
         "message rejected by recipient", "does not accept mail from", "refused by recipient",
         "mail refused",
     ),
     "requireptr": (
+        ('service permits ', ' unverifyable sending ips'),
         "access denied. ip name lookup failed", "all mail servers must have a ptr record with a valid reverse dns entry",
         "bad dns ptr resource record", "cannot find your hostname", "client host rejected: cannot find your hostname",
         "fix reverse dns for", "ip name lookup failed", "no ptr record found.", "please get a custom reverse dns name",
@@ -287,15 +289,16 @@ PHRASES: dict[str, tuple] = {
         ("after mail from:", " rejected"), ("sender ", " rejected"), ("sender address ", " rejected"),
     ),
     "hostunknown": (
+        ('host ', ' not found'),
         "domain does not exist", "domain is not reachable", "domain must exist", "host or domain name not found",
         "host unknown", "host unreachable", "name or service not known", "no such domain",
         "recipient address rejected: unknown domain name", "recipient domain must exist",
         "the account or domain may not exist", "unknown host", "unroutable address",
         "unrouteable address", "all relevant mx records point to non-existent hosts",
-        "unrouteable mail domain", "no mx record", "domain not found", "unknown domain",
+        "unrouteable mail domain", "domain not found", "unknown domain",
         "mx lookup failed", "couldn't find any host named", "couldn't find any host by that name",
         "illegal host/domain name found", "host not found", "dns name not found",
-        "domain name not found", "recipient domain not found", "no route to host",
+        "domain name not found", "recipient domain not found", 
         ("domain ", " not found"),
     ),
     "spamdetected": (
@@ -343,6 +346,7 @@ PHRASES: dict[str, tuple] = {
         "ratelimit", "rate-limited", "rate limit",
     ),
     "toomanyconn": (
+        'frequency limited',
         "all available ips are at maximum connection limit", "connection rate limit exceeded",
         "exceeds per-domain connection limit for", "has exceeded the max emails per hour ",
         "throttling failure: daily message quota exceeded", "throttling failure: maximum sending rate exceeded",
@@ -408,6 +412,7 @@ PHRASES: dict[str, tuple] = {
         "message rejected by local policy",
     ),
     "systemerror": (
+        'unable to contact ldap server', 'unable to deliver message after multiple retries', 'transaction failed',
         "aliasing/forwarding loop broken", "can't create user output file", "could not load drd for domain",
         "internal error reading data", "internal server error: operation now in progress",
         "interrupted system call", "it encountered an error while being processed", "it would create a mail loop",
@@ -415,11 +420,12 @@ PHRASES: dict[str, tuple] = {
         "loops back to myself", "mail system configuration error", "recipient deferred because there is no mdb",
         "remote server is misconfigured", "server configuration error", "service currently unavailable",
         "system config error", "temporary local problem", "timeout waiting for input", "transaction failed ",
-        "mail for ", "too many hops", "routing loop", "mail loop", "loop detected", "system error",
+        "mail for ", "system error",
         "internal error", "configuration error", "unable to deliver message due to internal",
         "mailbox unavailable (internal error)",
     ),
     "networkerror": (
+        'name service error', 'malformed or unexpected name server reply', 'host not found, try again', "wasn't able to establish an smtp connection", 'dns query failed', 'network error', 'too many hops', 'forwarded more than the maximum allowed times', 'routing loop', 'mail loop', 'loop detected',
         " had no relevant answers.", "because of network troubles", "dns records for the destination computer could not be found",
         "host is unreachable", "host name lookup failure", "host not found, try again",
         "maximum forwarding loop count exceeded", "no route to host", "too many hops",
@@ -431,6 +437,7 @@ PHRASES: dict[str, tuple] = {
         "insufficient system storage", "insufficient system resources", "disk full",
     ),
     "notaccept": (
+        "couldn't find a mail exchanger or ip address", 'no mx record found for domain', 'no mx found', 'an mx or srv record indicated no smtp service', "doesn't receive email according to the administrator",
         "host/domain does not accept mail", "host does not accept mail", "mail receiving disabled",
         "name server: .: host not found", "no mx record found for domain=", "no route for current request",
         "smtp protocol returned a permanent error", "does not accept mail", "null mx", "nullmx",
@@ -443,7 +450,7 @@ PHRASES: dict[str, tuple] = {
         "message expired after sitting in queue for", "message expired, cannot connect to remote server",
         "message expired, connection refulsed", "message timed out", "retry time not reached for any host after a long failure period",
         "server did not respond", "this message has been in the queue too long",
-        "unable to deliver message after multiple retries", "was not reachable within the allowed queue period",
+        "was not reachable within the allowed queue period",
         "your message could not be delivered for more than", "retry timeout exceeded",
         "message could not be delivered for", "timed out", "time out", "timeout",
         "could not be delivered within", "queue too long", "too long in the queue", "expired",
@@ -483,8 +490,17 @@ PHRASES: dict[str, tuple] = {
 # mailbox whatever the SMTP command was.
 MTA_USERUNKNOWN = (
     "invalid final delivery userid", "and other recipients in the same domain",
-    "no valid recipients for this mm", "recipient not found", "user unknown",
+    "no valid recipients for this mm", "not listed in domino directory",
+    "recipient name is not recognized", "not listed in public name & address book",
 )
+
+# A status code's reason that these phrase reasons overrule ("5.1.1 ... over quota").
+OVERRULED_BY = {
+    "userunknown": ("mailboxfull", "blocked", "hasmoved", "rejected", "notaccept", "mailererror"),
+    "hostunknown": ("networkerror", "notaccept"),
+}
+# Status-derived reasons weaker than any phrase in the first pass (5.6.0 "scored as spam").
+STATUS_AFTER_PHRASES = frozenset({"contenterror", "filtered"})
 
 # The order reasons are tried in. Specific, recipient-level reasons come before broad
 # host-level ones because bounce texts often carry both ("550 5.7.1 ... blocked ... over quota").

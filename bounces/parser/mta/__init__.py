@@ -19,7 +19,7 @@ SIGNATURES: tuple[tuple[str, str, str], ...] = (
     ("amazonworkmail", "x-mailer", "amazon workmail"),
     ("sendgrid", "return-path", "sendgrid"),
     ("sendgrid", "from", "sendgrid"),
-    ("googlegroups", "x-google-smtp-source", "") ,
+    ("googlegroups", "x-failed-recipients", "@googlegroups.com"),
     ("gmail", "from", "mailer-daemon@googlemail.com"),
     ("gmail", "from", "@google.com"),
     ("office365", "x-ms-exchange-crosstenant-originalarrivaltime", ""),
@@ -68,6 +68,12 @@ SIGNATURES: tuple[tuple[str, str, str], ...] = (
     ("sendmail", "", "----- the following addresses had permanent fatal errors -----"),
     ("sendmail", "", "the original message was received at"),
 )
+
+
+# Families whose every bounce means one thing, whatever the (localised) text says.
+FAMILY_REASON = {
+    "googlegroups": "rejected",  # "you may not post to this group": the sender is refused
+}
 
 
 def detect(msg: Message, body_low: str) -> str | None:
