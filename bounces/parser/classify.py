@@ -44,7 +44,21 @@ def find_command(text: str) -> str:
     return _COMMANDS.get(word, "")
 
 
+_MATCH_CACHE: dict[tuple[str, str], bool] = {}
+
+
 def _matches(reason: str, text: str) -> bool:
+    """True when ``text`` carries one of ``reason``'s phrases (memoised: passes repeat)."""
+    key = (reason, text)
+    hit = _MATCH_CACHE.get(key)
+    if hit is None:
+        if len(_MATCH_CACHE) > 4096:
+            _MATCH_CACHE.clear()  # bounded: texts are per message, reuse is within one parse
+        hit = _MATCH_CACHE[key] = _scan_phrases(reason, text)
+    return hit
+
+
+def _scan_phrases(reason: str, text: str) -> bool:
     for phrase in PHRASES.get(reason, ()):
         if isinstance(phrase, str):
             if phrase in text:

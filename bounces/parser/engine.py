@@ -95,7 +95,8 @@ def _parse(raw: bytes) -> BounceReport:
 
     exclude = _sender_addresses(msg, original)
     dsn, per_message = rfc3464.find_dsn(parts)
-    scanned = dict(textscan.scan(section, exclude)) if (dsn or _looks_like_bounce(msg, parts, section)) else {}
+    bounce_like = bool(dsn) or _looks_like_bounce(msg, parts, section)
+    scanned = dict(textscan.scan(section, exclude)) if bounce_like else {}
     delay_text = bool(_DELAY_RE.search(section[:4000]))
     if dsn:
         for d in dsn:
@@ -107,7 +108,7 @@ def _parse(raw: bytes) -> BounceReport:
             report.recipients.append(_recipient(
                 d.address, d.action, d.status, diagnostic, d.diagnostic_type,
                 d.remote_mta, delay_text, context))
-    elif scanned or _looks_like_bounce(msg, parts, section):
+    elif scanned or bounce_like:
         failed = [clean_address(a) for a in header(msg, "X-Failed-Recipients").split(",")]
         failed = [a for a in failed if a]
         pairs = [(a, scanned.get(a, "")) for a in failed] if failed else list(scanned.items())

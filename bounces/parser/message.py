@@ -41,19 +41,37 @@ def read_message(raw: bytes) -> Message:
     return email.message_from_bytes(raw)
 
 
+def header_map(msg: Message) -> dict[str, str]:
+    """Lower-case name -> first raw value, built once per Message and cached on it.
+
+    ``Message.get`` scans every header on each call; a parse looks up dozens of names, so
+    one pass here is several times cheaper.
+    """
+    try:
+        return msg.__dict__["_lockline_headers"]
+    except KeyError:
+        pass
+    table: dict[str, str] = {}
+    for name, value in getattr(msg, "_headers", ()):
+        key = str(name).lower()
+        if key not in table:
+            table[key] = value if isinstance(value, str) else str(value)
+    msg.__dict__["_lockline_headers"] = table
+    return table
+
+
 def header(msg: Message, name: str) -> str:
     """Return a header decoded from RFC 2047 and single-spaced, or '' when absent/broken."""
-    try:
-        value = msg.get(name)
-    except Exception:  # compat32 may choke on garbage headers; treat as missing
+    value = header_map(msg).get(name.lower())
+    if not value:
         return ""
-    if value is None:
-        return ""
-    return decode_words(str(value))
+    return decode_words(value)
 
 
 def decode_words(value: str) -> str:
     """Decode RFC 2047 encoded-words; return the input unchanged when they are broken."""
+    if not isinstance(value, str):
+        value = str(value)
     if "=?" in value:
         try:
             value = str(make_header(decode_header(value)))
@@ -112,11 +130,17 @@ def _charset(part: Message) -> str | None:
 
 
 def content_type(part: Message) -> str:
-    """Lower-cased content type; never raises on a malformed Content-Type header."""
+    """Lower-cased content type ('text/plain' when absent or malformed), cached per part."""
     try:
-        return part.get_content_type()
-    except Exception:
-        return "text/plain"
+        return part.__dict__["_lockline_ctype"]
+    except KeyError:
+        pass
+    raw = header_map(part).get("content-type", "")
+    ctype = raw.split(";", 1)[0].strip().lower() if raw else ""
+    if ctype.count("/") != 1:
+        ctype = "text/plain"
+    part.__dict__["_lockline_ctype"] = ctype
+    return ctype
 
 
 def leaf_parts(msg: Message) -> list[Message]:
