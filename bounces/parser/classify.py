@@ -58,20 +58,24 @@ def _matches(reason: str, text: str) -> bool:
     return hit
 
 
+# Split once at import: plain substrings are tested in a tight loop, ordered fragments apart.
+_PLAIN = {r: tuple(p for p in ps if isinstance(p, str)) for r, ps in PHRASES.items()}
+_ORDERED = {r: tuple(p for p in ps if not isinstance(p, str)) for r, ps in PHRASES.items()}
+
+
 def _scan_phrases(reason: str, text: str) -> bool:
-    for phrase in PHRASES.get(reason, ()):
-        if isinstance(phrase, str):
-            if phrase in text:
-                return True
-        else:  # ordered fragments
-            pos = 0
-            for frag in phrase:
-                pos = text.find(frag, pos)
-                if pos < 0:
-                    break
-                pos += len(frag)
-            else:
-                return True
+    for phrase in _PLAIN.get(reason, ()):
+        if phrase in text:
+            return True
+    for phrase in _ORDERED.get(reason, ()):
+        pos = 0
+        for frag in phrase:
+            pos = text.find(frag, pos)
+            if pos < 0:
+                break
+            pos += len(frag)
+        else:
+            return True
     return False
 
 

@@ -209,10 +209,12 @@ def _report_text(msg: Message, parts: list[Message]) -> tuple[str, str]:
 
 
 _TAG_RE = re.compile(r"<[^<>]{0,2000}>")
+_BREAK_RE = re.compile(r"(?i)<br\s*/?>|</p>|</div>|</tr>")
+_CODE_RE = re.compile(r"\b[45]\d\d[ -]|\b[45]\.\d\.\d")
 
 
 def _strip_html(text: str) -> str:
-    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</tr>", "\n", text)
+    text = _BREAK_RE.sub("\n", text)
     return _TAG_RE.sub(" ", text).replace("&lt;", "<").replace("&gt;", ">").replace("&nbsp;", " ").replace("&amp;", "&")
 
 
@@ -295,4 +297,4 @@ def _looks_like_bounce(msg: Message, parts: list[Message], section: str) -> bool
     if _BOUNCE_SUBJECT_RE.search(header(msg, "Subject")):
         return True
     return any(content_type(p) in _ORIGINAL_TYPES + _HEADER_ONLY_TYPES for p in parts) and bool(
-        re.search(r"\b[45]\d\d[ -]|\b[45]\.\d\.\d", section))
+        _CODE_RE.search(section))

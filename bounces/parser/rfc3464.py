@@ -141,8 +141,11 @@ def recipients_from_fields(fields) -> tuple[list[DsnRecipient], dict[str, str]]:
     return [r for r in out if r.address], per_message
 
 
+_STATUS_RE = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
+
+
 def _status_value(value: str) -> str:
-    m = re.search(r"[245]\.\d{1,3}\.\d{1,3}", value)
+    m = _STATUS_RE.search(value)
     return m.group(0) if m else ""
 
 

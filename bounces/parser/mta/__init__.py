@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from email.message import Message
 
-from ..message import header
+from ..message import header_map
 
 # (family, header name or "" for body, lower-case substring). First match wins, so the more
 # specific signatures come first.
@@ -78,9 +78,10 @@ FAMILY_REASON = {
 
 def detect(msg: Message, body_low: str) -> str | None:
     """Return the family name of the MTA that wrote ``msg``, or None when unknown."""
+    headers = header_map(msg)
     for family, name, needle in SIGNATURES:
         if name:
-            value = header(msg, name)
+            value = headers.get(name)
             if not value:
                 continue
             if not needle or needle in value.lower():
