@@ -25,12 +25,12 @@ _RATE = ("rate limit", "ratelimit", "rate-limit", "too many messages", "sending 
 # The SMTP command a rejection answered, as MTAs phrase it. Order matters: the first hit wins.
 _COMMAND_RE = re.compile(
     r"(?:in reply to|after|our|for|most progress was)\s+(?:the\s+)?(rcpt to|rcpt|end of data|final data|data|mail from|helo|ehlo|initial connection)"
-    r"|>>>\s*(rcpt to|data|mail from|helo|ehlo)"
+    r"|>>>\s*(rcpt to|data|mail from|helo|ehlo)|smtp:(rcpt|data|mail)\b"
     r"|\[(rcpt_to|mail_from|data)\]"
     r"|(rcpt to|data|mail from) (?:response|command)",
     re.IGNORECASE,
 )
-_COMMANDS = {"rcpt to": "RCPT", "rcpt": "RCPT", "rcpt_to": "RCPT", "end of data": "DATA",
+_COMMANDS = {"mail": "MAIL", "rcpt to": "RCPT", "rcpt": "RCPT", "rcpt_to": "RCPT", "end of data": "DATA",
              "final data": "DATA", "data": "DATA", "mail from": "MAIL", "mail_from": "MAIL",
              "helo": "HELO", "ehlo": "EHLO", "initial connection": "CONN"}
 
@@ -141,9 +141,11 @@ def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = ""
             # "No such user" answered to RCPT is a missing mailbox; the same words after DATA
             # (or from an unknown stage) come from a filter that rejects the message instead.
             if _matches(reason, text) and (command == "RCPT" or (
-                    not by_status and any(p in text for p in MTA_USERUNKNOWN))):
+                    by_status in ("", "notaccept") and any(p in text for p in MTA_USERUNKNOWN))):
                 return reason
             continue
+        if reason == "hostunknown" and (status.startswith("4") or _matches("networkerror", text)):
+            continue  # a temporary or resolver failure is not proof that the domain is gone
         if reason == "mesgtoobig" and by_status == "exceedlimit":
             continue  # 5.2.3 is the per-mailbox limit even when the text says "too big"
         if reason == "filtered" and command in ("", "DATA", "MAIL") and _matches("userunknown", text):
@@ -166,7 +168,7 @@ def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = ""
         return "securityerror"
     if diagnostic_type.upper().startswith("X-UNIX"):
         return "mailererror"
-    if _matches("syntaxerror", text) or smtp_code in ("500", "501", "503"):
+    if _matches("syntaxerror", text) or smtp_code in ("500", "501", "502", "503", "504"):
         return "syntaxerror"
     if action in ("delayed", "expired"):
         return "expired"
