@@ -38,7 +38,7 @@ _BOUNCE_SUBJECT_RE = re.compile(
     re.IGNORECASE,
 )
 _SYSTEM_SENDER_RE = re.compile(
-    r"mailer-daemon|postmaster|mail delivery|mail system|maildelivery|noreply-dmarc|"
+    r"mailer-daemon|post_?master|mail delivery|mail system|maildelivery|noreply-dmarc|"
     r"mdaemon|bounce|nobody@|root@|administrator",
     re.IGNORECASE,
 )
@@ -210,6 +210,11 @@ def _report_text(msg: Message, parts: list[Message]) -> tuple[str, str]:
 
 _TAG_RE = re.compile(r"<[^<>]{0,2000}>")
 _BREAK_RE = re.compile(r"(?i)<br\s*/?>|</p>|</div>|</tr>")
+# Prose that, next to a returned original message, marks a delivery report.
+_FAILURE_PROSE_RE = re.compile(
+    r"could not be delivered|undeliverable|delivery (has )?failed|was not delivered|"
+    r"permanent (error|failure)|mailbox (is )?full|unable to deliver|not be delivered|"
+    r"no such user|user unknown|invalid (user|recipient|address)", re.IGNORECASE)
 _CODE_RE = re.compile(r"\b[45]\d\d[ -]|\b[45]\.\d\.\d")
 
 
@@ -297,4 +302,4 @@ def _looks_like_bounce(msg: Message, parts: list[Message], section: str) -> bool
     if _BOUNCE_SUBJECT_RE.search(header(msg, "Subject")):
         return True
     return any(content_type(p) in _ORIGINAL_TYPES + _HEADER_ONLY_TYPES for p in parts) and bool(
-        _CODE_RE.search(section))
+        _CODE_RE.search(section) or _FAILURE_PROSE_RE.search(section[:4000]))

@@ -71,7 +71,7 @@ def _entity(text: str, depth: int, counter: list[int]) -> Message:
     if depth >= MAX_DEPTH or counter[0] > MAX_PARTS:
         return msg
     if ctype.startswith("multipart/"):
-        boundary = _boundary(msg)
+        boundary = _boundary(msg, head)
         if boundary:
             children = _split_multipart(body, boundary)
             if children:
@@ -96,11 +96,19 @@ def _encoded(msg: Message) -> bool:
     return cte in ("base64", "quoted-printable")
 
 
-def _boundary(msg: Message) -> str:
+_LOOSE_BOUNDARY_RE = re.compile(r'^\s*boundary\s*=\s*"?([^";\n]{1,200})', re.IGNORECASE | re.MULTILINE)
+
+
+def _boundary(msg: Message, head: str = "") -> str:
     try:
         b = msg.get_param("boundary")
     except Exception:
-        return ""
+        b = None
+    if not b and head:
+        # "boundary=" left unindented on the line after Content-Type: a broken fold that
+        # compat32 drops; the parts are still delimited by it.
+        m = _LOOSE_BOUNDARY_RE.search(head)
+        b = m.group(1) if m else None
     if isinstance(b, tuple):  # RFC 2231 form
         b = b[2]
     return str(b).strip().strip('"') if b else ""
@@ -150,12 +158,28 @@ def decode_words(value: str) -> str:
     """Decode RFC 2047 encoded-words; return the input unchanged when they are broken."""
     if not isinstance(value, str):
         value = str(value)
+    if not value.isascii():
+        value = _undo_surrogates(value)
     if "=?" in value:
         try:
             value = str(make_header(decode_header(value)))
         except Exception:  # bad charset names or truncated words are common in bounces
             pass
     return " ".join(value.split())
+
+
+def _undo_surrogates(value: str) -> str:
+    """Raw 8-bit header bytes arrive as surrogate escapes; most are UTF-8, some legacy CJK."""
+    try:
+        raw = value.encode("ascii", "surrogateescape")
+    except UnicodeEncodeError:
+        return value  # already real text
+    for cs in ("utf-8", "shift_jis", "euc-jp"):
+        try:
+            return raw.decode(cs)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
 
 
 def part_text(part: Message) -> str:

@@ -44,6 +44,7 @@ _HEADER_LINE = re.compile(
     r"^(received|return-path|message-id|dkim-signature|x-[a-z0-9-]+|from|to|subject|date|"
     r"mime-version|content-type|reply-to|arc-seal|authentication-results):\s", re.IGNORECASE
 )
+_TRACE_FIELDS = ("received", "return-path", "message-id", "dkim-signature")
 # Local parts that name the mail system, not a person; they count only at the start of a line.
 SYSTEM_LOCALPARTS = frozenset({"postmaster", "mailer-daemon", "abuse", "hostmaster", "webmaster", "root"})
 # A line that is really a quoted header, or an invitation to write to someone, names nobody
@@ -53,6 +54,7 @@ _NOT_A_MENTION = re.compile(
     r"date|subject|envelope-from|by|id)\s*[:=]|^\s*\(?envelope-from\b", re.IGNORECASE)
 _CONTACT = re.compile(r"contact|mailto:|for (more|further)|send (an )?e-?mail to|write to|questions", re.IGNORECASE)
 _MESSAGE_ID_LOCAL = re.compile(r"^[0-9a-f.=_$-]{14,}$|^[0-9]{8,}\.|^[0-9a-f]{8,}[.-][0-9a-f]{4,}", re.IGNORECASE)
+_COLON_AFTER = re.compile(r">?\s*:")
 _LEADERS = re.compile(r"^[\s<>\"'*\-:•]*(?:(?:rcpt to|to|recipient|address|for|original-recipient|final-recipient|rfc822)\s*[:;]?\s*<?)?", re.IGNORECASE)
 
 
@@ -65,15 +67,22 @@ def error_section(text: str) -> tuple[str, str]:
         i = low.find(marker)
         if 0 <= i < cut:
             cut = i
-    # No marker: the original begins with the first run of two header lines.
+    # No marker: the original begins where a block of header lines starts: one that opens
+    # with a trace/identity field, or any run of four header lines.
     lines = text[:cut].split("\n")
     pos = 0
-    for idx, line in enumerate(lines[:-1]):
-        if pos > 0 and _HEADER_LINE.match(line) and (
-            _HEADER_LINE.match(lines[idx + 1]) or lines[idx + 1][:1] in (" ", "\t")
-        ) and line.split(":", 1)[0].lower() in ("received", "return-path", "message-id", "dkim-signature", "from", "date"):
-            cut = pos
-            break
+    for idx, line in enumerate(lines):
+        if pos > 0 and _HEADER_LINE.match(line):
+            name = line.split(":", 1)[0].lower()
+            run = 1
+            for nxt in lines[idx + 1: idx + 4]:
+                if _HEADER_LINE.match(nxt) or nxt[:1] in (" ", "\t"):
+                    run += 1
+                else:
+                    break
+            if (name in _TRACE_FIELDS and run >= 2) or run >= 4:
+                cut = pos
+                break
         pos += len(line) + 1
     head = text[:cut]
     rest = text[cut:]
@@ -99,10 +108,10 @@ def scan(section: str, exclude: set[str]) -> list[tuple[str, str]]:
         matches = () if _NOT_A_MENTION.match(line) else ADDRESS_RE.finditer(line)
         for m in matches:
             addr = m.group(0).lower().strip(".#")
-            if addr in exclude:
-                continue
             local = addr.split("@", 1)[0]
             at_start = _LEADERS.match(line).end() >= m.start()
+            if addr in exclude and not (at_start and _COLON_AFTER.match(line, m.end())):
+                continue  # the sender; unless "<addr>:" leads the line (qmail/Postfix recipient)
             if not at_start and (local in SYSTEM_LOCALPARTS or _CONTACT.search(line)):
                 continue
             if _MESSAGE_ID_LOCAL.match(local):
