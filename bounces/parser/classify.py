@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .reasons import (FIRST_PASS, HARD_REASONS, MTA_USERUNKNOWN, OVERRULED_BY, PHRASES,
+from .reasons import (RESOLVER_TROUBLE, FIRST_PASS, HARD_REASONS, MTA_USERUNKNOWN, OVERRULED_BY, PHRASES,
                       SECOND_PASS, STATUS_AFTER_PHRASES, STATUS_REASON, WEAK_REASONS)
 from .report import Category
 
@@ -140,11 +140,12 @@ def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = ""
         if reason == "userunknown":
             # "No such user" answered to RCPT is a missing mailbox; the same words after DATA
             # (or from an unknown stage) come from a filter that rejects the message instead.
-            if _matches(reason, text) and (command == "RCPT" or (
-                    by_status in ("", "notaccept") and any(p in text for p in MTA_USERUNKNOWN))):
+            if by_status in ("", "notaccept") and any(p in text for p in MTA_USERUNKNOWN):
+                return reason
+            if command == "RCPT" and _matches(reason, text):
                 return reason
             continue
-        if reason == "hostunknown" and (status.startswith("4") or _matches("networkerror", text)):
+        if reason == "hostunknown" and (status.startswith("4") or any(p in text for p in RESOLVER_TROUBLE)):
             continue  # a temporary or resolver failure is not proof that the domain is gone
         if reason == "mesgtoobig" and by_status == "exceedlimit":
             continue  # 5.2.3 is the per-mailbox limit even when the text says "too big"

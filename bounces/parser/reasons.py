@@ -446,7 +446,7 @@ PHRASES: dict[str, tuple] = {
     "notaccept": (
         "couldn't find a mail exchanger or ip address", 'no mx record found for domain', 'no mx found', 'an mx or srv record indicated no smtp service', "doesn't receive email according to the administrator",
         "host/domain does not accept mail", "host does not accept mail", "mail receiving disabled",
-        "name server: .: host not found", "no mx record found for domain=", "no route for current request",
+"no mx record found for domain=", "no route for current request",
         "smtp protocol returned a permanent error", "does not accept mail", "null mx", "nullmx",
         "accepts no mail", "not accepting mail",
     ),
@@ -511,7 +511,13 @@ OVERRULED_BY = {
     "hostunknown": ("networkerror", "notaccept"),
 }
 # Status-derived reasons weaker than any phrase in the first pass (5.6.0 "scored as spam").
-STATUS_AFTER_PHRASES = frozenset({"contenterror", "filtered"})
+STATUS_AFTER_PHRASES = frozenset({"contenterror", "filtered", "notaccept"})
+# Resolver trouble that says "try later", not "no such domain".
+RESOLVER_TROUBLE = (
+    "host not found, try again", "malformed or unexpected name server reply",
+    "temporary failure in name resolution", "dns query failed", "no route to host",
+    "server failure", "servfail",
+)
 
 # The order reasons are tried in. Specific, recipient-level reasons come before broad
 # host-level ones because bounce texts often carry both ("550 5.7.1 ... blocked ... over quota").

@@ -132,7 +132,7 @@ def scan(section: str, exclude: set[str]) -> list[tuple[str, str]]:
     out = []
     for addr in order:
         body = " ".join(texts[addr])
-        if len(texts[addr]) <= 1 and preamble:
+        if preamble and (len(texts[addr]) <= 1 or len(order) == 1):
             body = " ".join(preamble) + " " + body
         out.append((addr, " ".join(body.split())))
     return out
