@@ -27,10 +27,11 @@ _COMMAND_RE = re.compile(
     r"(?:in reply to|after|our|for|most progress was)\s+(?:the\s+)?(rcpt to|rcpt|end of data|final data|data|mail from|helo|ehlo|initial connection)"
     r"|>>>\s*(rcpt to|data|mail from|helo|ehlo)|smtp:(rcpt|data|mail)\b"
     r"|\[(rcpt_to|mail_from|data)\]"
-    r"|(rcpt to|data|mail from) (?:response|command)",
+    r"|(rcpt to|data|mail from) (?:response|command)"
+    r"|does not like (recipient)",
     re.IGNORECASE,
 )
-_COMMANDS = {"mail": "MAIL", "rcpt to": "RCPT", "rcpt": "RCPT", "rcpt_to": "RCPT", "end of data": "DATA",
+_COMMANDS = {"mail": "MAIL", "recipient": "RCPT", "address": "RCPT", "rcpt to": "RCPT", "rcpt": "RCPT", "rcpt_to": "RCPT", "end of data": "DATA",
              "final data": "DATA", "data": "DATA", "mail from": "MAIL", "mail_from": "MAIL",
              "helo": "HELO", "ehlo": "EHLO", "initial connection": "CONN"}
 
@@ -134,6 +135,9 @@ def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = ""
     by_status = STATUS_REASON.get(status, "")
     if any(_matches(r, text) for r in OVERRULED_BY.get(by_status, ())):
         by_status = ""  # the code says 'no such user' but the text says otherwise
+    if command == "MAIL" and (by_status in ("userunknown", "hostunknown") or (
+            not by_status and _matches("userunknown", text))):
+        return "rejected"  # refused after MAIL FROM: it is the sender that "does not exist"
     for reason in FIRST_PASS:
         if by_status == reason and reason not in STATUS_AFTER_PHRASES:
             return reason
@@ -186,7 +190,8 @@ def is_hard(reason: str, status: str, smtp_code: str) -> bool:
     if reason in HARD_REASONS:
         return True
     if reason == "notaccept":
-        return status.startswith("5") or smtp_code.startswith("5")
+        # 5xx, or a permanent report with no reply code at all (null MX, "no MX found").
+        return status.startswith("5") or smtp_code.startswith("5") or not (status or smtp_code)
     return False
 
 

@@ -111,7 +111,13 @@ def _parse(raw: bytes) -> BounceReport:
     elif scanned or bounce_like:
         failed = [clean_address(a) for a in header(msg, "X-Failed-Recipients").split(",")]
         failed = [a for a in failed if a]
-        pairs = [(a, scanned.get(a, "")) for a in failed] if failed else list(scanned.items())
+        # X-Failed-Recipients is authoritative, except when the text names as many other
+        # addresses and none of these: the header was rewritten (aliases), the text quotes
+        # the envelope.
+        if failed and not (scanned and len(scanned) == len(failed) and not set(failed) & set(scanned)):
+            pairs = [(a, scanned.get(a, "")) for a in failed]
+        else:
+            pairs = list(scanned.items())
         if not pairs and original is not None:
             pairs = [(a.lower(), "") for a in ADDRESS_RE.findall(header(original, "To"))[:1]]
         for addr, diagnostic in pairs:

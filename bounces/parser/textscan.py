@@ -105,7 +105,10 @@ def scan(section: str, exclude: set[str]) -> list[tuple[str, str]]:
         if not line:
             continue
         found = None
-        matches = () if _NOT_A_MENTION.match(line) else ADDRESS_RE.finditer(line)
+        matches = [] if _NOT_A_MENTION.match(line) else list(ADDRESS_RE.finditer(line))
+        if len(matches) > 1:
+            # "Name addr <addr2>": the bracketed one is the envelope address.
+            matches.sort(key=lambda m: not (line[m.start() - 1: m.start()] == "<"))
         for m in matches:
             addr = m.group(0).lower().strip(".#")
             local = addr.split("@", 1)[0]

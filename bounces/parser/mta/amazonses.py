@@ -27,17 +27,23 @@ class SesEvent:
 
 def find_events(text: str) -> list[SesEvent]:
     """Return the recipients of an SES JSON notification inside ``text``, or []."""
-    i = text.find('"notificationType"')
+    i = text.find("notificationType")
     if i < 0:
-        i = text.find('"eventType"')
+        i = text.find("eventType")
         if i < 0:
             return []
-    start = text.rfind("{", 0, i)
-    if start < 0:
-        return []
-    try:
-        obj, _ = _DECODER.raw_decode("".join(text[start:].split("\n")))
-    except ValueError:
+    obj = None
+    # The SNS envelope wraps the notification as an escaped string: try the outermost object
+    # first, then the one that directly holds the field.
+    for start in (text.find("{"), text.rfind("{", 0, i)):
+        if start < 0 or start > i:
+            continue
+        try:
+            obj, _ = _DECODER.raw_decode("".join(text[start:].split("\n")))
+            break
+        except ValueError:
+            continue
+    if obj is None:
         return []
     if isinstance(obj, dict) and isinstance(obj.get("Message"), str):  # SNS envelope
         try:
