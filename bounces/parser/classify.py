@@ -133,7 +133,8 @@ def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = ""
         return "delivered"
     text = _unfold_reply(text)
     by_status = STATUS_REASON.get(status, "")
-    if any(_matches(r, text) for r in OVERRULED_BY.get(by_status, ())):
+    if any(_matches(r, text) for r in OVERRULED_BY.get(by_status, ())) or (
+            by_status == "userunknown" and "access denied" in text and "recipient address rejected" not in text):
         by_status = ""  # the code says 'no such user' but the text says otherwise
     if command == "MAIL" and (by_status in ("userunknown", "hostunknown") or (
             not by_status and _matches("userunknown", text))):

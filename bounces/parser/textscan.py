@@ -54,6 +54,7 @@ _NOT_A_MENTION = re.compile(
     r"date|subject|envelope-from|by|id)\s*[:=]|^\s*\(?envelope-from\b", re.IGNORECASE)
 _CONTACT = re.compile(r"contact|mailto:|for (more|further)|send (an )?e-?mail to|write to|questions", re.IGNORECASE)
 _MESSAGE_ID_LOCAL = re.compile(r"^[0-9a-f.=_$-]{14,}$|^[0-9]{8,}\.|^[0-9a-f]{8,}[.-][0-9a-f]{4,}", re.IGNORECASE)
+_ALIAS_RE = re.compile(r"\((?:ultimately )?(?:generated|expanded|forwarded) from [^()]{0,300}\)", re.IGNORECASE)
 _COLON_AFTER = re.compile(r">?\s*:")
 _LEADERS = re.compile(r"^[\s<>\"'*\-:•]*(?:(?:rcpt to|to|recipient|address|for|original-recipient|final-recipient|rfc822)\s*[:;]?\s*<?)?", re.IGNORECASE)
 
@@ -105,17 +106,19 @@ def scan(section: str, exclude: set[str]) -> list[tuple[str, str]]:
         if not line:
             continue
         found = None
-        matches = [] if _NOT_A_MENTION.match(line) else list(ADDRESS_RE.finditer(line))
+        # "(expanded from <alias>)" names where the recipient came from, not a recipient.
+        probe = _ALIAS_RE.sub("", line) if "from" in line else line
+        matches = [] if _NOT_A_MENTION.match(probe) else list(ADDRESS_RE.finditer(probe))
         if len(matches) > 1:
             # "Name addr <addr2>": the bracketed one is the envelope address.
-            matches.sort(key=lambda m: not (line[m.start() - 1: m.start()] == "<"))
+            matches.sort(key=lambda m: not (probe[m.start() - 1: m.start()] == "<"))
         for m in matches:
             addr = m.group(0).lower().strip(".#")
             local = addr.split("@", 1)[0]
-            at_start = _LEADERS.match(line).end() >= m.start()
-            if addr in exclude and not (at_start and _COLON_AFTER.match(line, m.end())):
+            at_start = _LEADERS.match(probe).end() >= m.start()
+            if addr in exclude and not (at_start and _COLON_AFTER.match(probe, m.end())):
                 continue  # the sender; unless "<addr>:" leads the line (qmail/Postfix recipient)
-            if not at_start and (local in SYSTEM_LOCALPARTS or _CONTACT.search(line)):
+            if not at_start and (local in SYSTEM_LOCALPARTS or _CONTACT.search(probe)):
                 continue
             if _MESSAGE_ID_LOCAL.match(local):
                 continue
