@@ -133,7 +133,10 @@ def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = ""
         return "delivered"
     text = _unfold_reply(text)
     by_status = STATUS_REASON.get(status, "")
-    if any(_matches(r, text) for r in OVERRULED_BY.get(by_status, ())) or (
+    overruled = next((r for r in OVERRULED_BY.get(by_status, ()) if _matches(r, text)), "")
+    if overruled == "mailererror":
+        return overruled  # "5.1.1 ... procmail: no such user": the local delivery program failed
+    if overruled or (
             by_status == "userunknown" and "access denied" in text and "recipient address rejected" not in text):
         by_status = ""  # the code says 'no such user' but the text says otherwise
     if command == "MAIL" and (by_status in ("userunknown", "hostunknown") or (

@@ -166,7 +166,7 @@ PHRASES: dict[str, tuple] = {
         "sender policy framework (spf) fail", "sender policy framework violation",
         "spf (sender policy framework) domain authentication fail", "spf check: fail",
         "the message failed dmarc", "unauthenticated email", "dkim signature", "dmarc rejection",
-        "dmarcrejection", "spf fail", "spf check failed", "does not designate", "spf record",
+        "dmarcrejection", "spf fail", "spf check failed", "does not designate", 
         "failed spf", "dkim validation", "dmarc", ("is not allowed to send mail from", "spf"),
         ("spf", " fail"),
     ),
@@ -246,6 +246,7 @@ PHRASES: dict[str, tuple] = {
         ("reverse dns lookup for host ", " failed permanently"), ("server access ", " forbidden by invalid rdns record of your mail server"),
     ),
     "notcompliantrfc": (
+        'messages with multiple addresses in from',
         "this message is not rfc 5322 compliant", "https://support.google.com/a?p=bulk-sender-guidelines",
         "duplicate header", "multiple addresses in from: header are not accepted",
         "messages with multiple addresses in from: header are not accepted",
@@ -267,6 +268,7 @@ PHRASES: dict[str, tuple] = {
         "improperly-formatted binary content", "invalid mime",
     ),
     "rejected": (
+        'access denied', 'mail rejected by destination domain',
         "'send mail as'", 'send mail as',
         "access denied (in reply to mail from command)", "administrative prohibition",
         "all recipient addresses rejected : access denied", "batv failed to verify", "batv validation failure",
@@ -307,6 +309,7 @@ PHRASES: dict[str, tuple] = {
         ("domain ", " not found"),
     ),
     "spamdetected": (
+        'spam classification',
         " - spam", "//www.spamhaus.org/help/help_spam_16.htm", "//dsbl.org/", "//mail.163.com/help/help_spam_16.htm",
         "554 5.7.0 reject, id=", "appears to be unsolicited", "blacklisted url in message",
         "block for spam", "blocked by policy: no spam please", "blocked by spamassassin",
@@ -420,6 +423,7 @@ PHRASES: dict[str, tuple] = {
         "message rejected by local policy",
     ),
     "systemerror": (
+        'upstream error',
         'unable to contact ldap server', 'unable to deliver message after multiple retries', 'transaction failed',
         "aliasing/forwarding loop broken", "can't create user output file", "could not load drd for domain",
         "internal error reading data", "internal server error: operation now in progress",
