@@ -36,11 +36,21 @@ _COMMANDS = {"mail": "MAIL", "recipient": "RCPT", "address": "RCPT", "rcpt to": 
              "helo": "HELO", "ehlo": "EHLO", "initial connection": "CONN"}
 
 
+# Replies that only an RCPT TO gets, even when no command is named: the server echoing the
+# recipient ("<a@b>: User unknown"), RFC 5321's own 550 text, Yahoo's "delivery error: dd".
+_RCPT_REPLY_RE = re.compile(
+    r"<[^<>\s]{1,200}>:\s*user unknown|delivery error: dd |"
+    r"\b550[ -](?:5\.\d{1,3}\.\d{1,3} )?requested action not taken: mailbox unavailable|"
+    r"destinataire invalide",
+    re.IGNORECASE,
+)
+
+
 def find_command(text: str) -> str:
     """Return the SMTP command ('RCPT', 'DATA', 'MAIL', 'HELO', 'EHLO', 'CONN') a text names."""
     m = _COMMAND_RE.search(text)
     if not m:
-        return ""
+        return "RCPT" if _RCPT_REPLY_RE.search(text) else ""
     word = next(g for g in m.groups() if g).lower()
     return _COMMANDS.get(word, "")
 
