@@ -89,7 +89,7 @@ def _parse(raw: bytes) -> BounceReport:
             report.recipients.append(RecipientResult(address=addr, reason=reason, category=category))
         return report
 
-    ses = amazonses.find_events(text) if '"notificationType"' in text or '"eventType"' in text else []
+    ses = amazonses.find_events(text) if "notificationType" in text or '"eventType"' in text else []
     if ses:
         return _from_ses(report, ses)
 
