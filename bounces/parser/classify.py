@@ -46,11 +46,21 @@ _RCPT_REPLY_RE = re.compile(
 )
 
 
+_COMMAND_WORDS = ("rcpt", "data", "mail from", "mail_from", "helo", "ehlo", "initial connection",
+                  "does not like recipient", "smtp:mail")
+
+
 def find_command(text: str) -> str:
     """Return the SMTP command ('RCPT', 'DATA', 'MAIL', 'HELO', 'EHLO', 'CONN') a text names."""
-    m = _COMMAND_RE.search(text)
+    low = text.lower()
+    if not any(w in low for w in _COMMAND_WORDS):
+        m = None  # the common case: nothing to find, skip the alternation scan
+    else:
+        m = _COMMAND_RE.search(text)
     if not m:
-        return "RCPT" if _RCPT_REPLY_RE.search(text) else ""
+        if "550" in text or "dd " in text or "destinataire" in low or ">:" in text:
+            return "RCPT" if _RCPT_REPLY_RE.search(text) else ""
+        return ""
     word = next(g for g in m.groups() if g).lower()
     return _COMMANDS.get(word, "")
 

@@ -97,7 +97,10 @@ def _parse(raw: bytes) -> BounceReport:
     dsn, per_message = rfc3464.find_dsn(parts)
     bounce_like = bool(dsn) or _looks_like_bounce(msg, parts, section)
     scanned = dict(textscan.scan(section, exclude)) if bounce_like else {}
-    delay_text = bool(_DELAY_RE.search(section[:4000]))
+    head_low = section[:4000].lower()
+    delay_text = ("delay" in head_low or "warning" in head_low or "will" in head_low
+                  or "not yet been delivered" in head_low or "has not been delivered" in head_low
+                  ) and bool(_DELAY_RE.search(head_low))
     if dsn:
         for d in dsn:
             diagnostic = d.diagnostic or scanned.get(d.address, "") or scanned.get(d.original, "")
@@ -264,7 +267,7 @@ def _fill_ids(report: BounceReport, msg: Message, original: Message | None, text
         corr = header(original, "X-Lockline-Message-ID")
         report.correlation = corr.strip("<> ") or None if corr else None
     if report.correlation is None:
-        m = _CORRELATION_RE.search(text)
+        m = _CORRELATION_RE.search(text) if "lockline" in text.lower() else None
         if m:
             report.correlation = m.group(1)
     if report.message_id is None:

@@ -106,6 +106,12 @@ def scan(section: str, exclude: set[str]) -> list[tuple[str, str]]:
         if not line:
             continue
         found = None
+        if "@" not in line:  # most lines: skip the (bounded but per-position) address search
+            if current is None:
+                preamble.append(line)
+            else:
+                texts[current].append(line)
+            continue
         # "(expanded from <alias>)" names where the recipient came from, not a recipient.
         probe = _ALIAS_RE.sub("", line) if "from" in line else line
         matches = [] if _NOT_A_MENTION.match(probe) else list(ADDRESS_RE.finditer(probe))
