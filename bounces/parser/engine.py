@@ -14,7 +14,7 @@ from email.message import Message
 
 from . import arf, autoreply, rfc3464, textscan
 from .classify import find_command, finish, find_reply_code, prefer_status, reason_for
-from .message import (ADDRESS_RE, MAX_TEXT_CHARS, clean_address, content_type, header,
+from .message import (_HEADER_PARSER, ADDRESS_RE, MAX_TEXT_CHARS, clean_address, content_type, header,
                       leaf_parts, normalise, part_text, read_message, single_space)
 from .mta import FAMILY_REASON, amazonses, detect
 from .report import BounceReport, Category, Kind, RecipientResult
@@ -250,11 +250,13 @@ def _original(parts: list[Message], quoted: str) -> Message | None:
 
 
 def _headers_from_text(text: str) -> Message | None:
-    lines = text[:32768].lstrip("\n").split("\n")
-    if lines and lines[0][:1] in (" ", "\t"):
-        lines = [ln.lstrip() for ln in lines]
+    """Headers of an original message quoted as text (its body is not needed)."""
+    text = text[:32768].lstrip("\n")
+    if text[:1] in (" ", "\t"):
+        text = "\n".join(ln.lstrip() for ln in text.split("\n"))
+    head = text.partition("\n\n")[0]
     try:
-        return email.message_from_string("\n".join(lines))
+        return _HEADER_PARSER.parsestr(head + "\n", headersonly=True)
     except Exception:
         return None
 

@@ -57,6 +57,27 @@ def read_message(raw: bytes) -> Message:
     return _entity(raw.decode("ascii", "surrogateescape"), 0, counter)
 
 
+def _part_headers(head: str) -> Message:
+    """A compat32 Message holding a MIME part's header block, values as compat32 keeps them.
+
+    Part headers are a handful of Content-* fields; building the Message directly costs a
+    tenth of a FeedParser round trip. Lines that are not fields (defects) are skipped.
+    """
+    items: list[tuple[str, str]] = []
+    for line in head.split("\n"):
+        if line[:1] in (" ", "\t"):
+            if items:
+                name, value = items[-1]
+                items[-1] = (name, value + "\n" + line)
+            continue
+        i = line.find(":")
+        if i > 0:
+            items.append((line[:i].rstrip(), line[i + 1:].lstrip()))
+    msg = Message()
+    msg._headers = items
+    return msg
+
+
 def _entity(text: str, depth: int, counter: list[int]) -> Message:
     counter[0] += 1
     if text.startswith("\n"):
@@ -65,7 +86,10 @@ def _entity(text: str, depth: int, counter: list[int]) -> Message:
         head, sep, body = text.partition("\n\n")
         if not sep and ":" not in head.split("\n", 1)[0]:
             head, body = "", text  # no header block at all
-    msg = _HEADER_PARSER.parsestr(head + "\n", headersonly=True)
+    if depth == 0:
+        msg = _HEADER_PARSER.parsestr(head + "\n", headersonly=True)
+    else:
+        msg = _part_headers(head)
     msg.set_payload(body)
     ctype = content_type(msg)
     if depth >= MAX_DEPTH or counter[0] > MAX_PARTS:
@@ -99,18 +123,26 @@ def _encoded(msg: Message) -> bool:
 _LOOSE_BOUNDARY_RE = re.compile(r'^\s*boundary\s*=\s*"?([^";\n]{1,200})', re.IGNORECASE | re.MULTILINE)
 
 
+_PARAM_RES = {
+    name: re.compile(name + r'\s*=\s*(?:"([^"]{0,200})"|([^;\s]{1,200}))', re.IGNORECASE)
+    for name in ("boundary", "charset")
+}
+
+
+def content_param(msg: Message, name: str) -> str:
+    """A Content-Type parameter ('boundary', 'charset'), or '' (RFC 2231 forms not decoded)."""
+    raw = header_map(msg).get("content-type", "")
+    m = _PARAM_RES[name].search(raw) if raw else None
+    return (m.group(1) if m.group(1) is not None else m.group(2)) if m else ""
+
+
 def _boundary(msg: Message, head: str = "") -> str:
-    try:
-        b = msg.get_param("boundary")
-    except Exception:
-        b = None
+    b = content_param(msg, "boundary")
     if not b and head:
         # "boundary=" left unindented on the line after Content-Type: a broken fold that
         # compat32 drops; the parts are still delimited by it.
         m = _LOOSE_BOUNDARY_RE.search(head)
         b = m.group(1) if m else None
-    if isinstance(b, tuple):  # RFC 2231 form
-        b = b[2]
     return str(b).strip().strip('"') if b else ""
 
 
@@ -219,9 +251,8 @@ def part_text(part: Message) -> str:
 
 
 def _charset(part: Message) -> str | None:
-    try:
-        cs = part.get_content_charset()
-    except Exception:
+    cs = content_param(part, "charset").strip().lower()
+    if not cs:
         return None
     if cs in ("unknown-8bit", "x-unknown", "us-ascii", "ascii"):
         # Many MTAs label 8-bit text as ASCII; UTF-8 is a superset and the usual truth.
