@@ -14,8 +14,8 @@ from email.message import Message
 
 from . import arf, autoreply, rfc3464, textscan
 from .classify import find_command, finish, find_reply_code, prefer_status, reason_for
-from .message import (_HEADER_PARSER, ADDRESS_RE, MAX_TEXT_CHARS, clean_address, content_type, header,
-                      leaf_parts, normalise, part_text, read_message, single_space)
+from .message import (ADDRESS_RE, read_headers, MAX_TEXT_CHARS, clean_address, content_type, header,
+                      header_map, leaf_parts, normalise, part_text, read_message, single_space)
 from .mta import FAMILY_REASON, amazonses, detect
 from .report import BounceReport, Category, Kind, RecipientResult
 
@@ -93,10 +93,9 @@ def _parse(raw: bytes) -> BounceReport:
     if ses:
         return _from_ses(report, ses)
 
-    exclude = _sender_addresses(msg, original)
     dsn, per_message = rfc3464.find_dsn(parts)
     bounce_like = bool(dsn) or _looks_like_bounce(msg, parts, section)
-    scanned = dict(textscan.scan(section, exclude)) if bounce_like else {}
+    scanned = dict(textscan.scan(section, _sender_addresses(msg, original))) if bounce_like else {}
     head_low = section[:4000].lower()
     delay_text = ("delay" in head_low or "warning" in head_low or "will" in head_low
                   or "not yet been delivered" in head_low or "has not been delivered" in head_low
@@ -251,12 +250,8 @@ def _original(parts: list[Message], quoted: str) -> Message | None:
 
 def _headers_from_text(text: str) -> Message | None:
     """Headers of an original message quoted as text (its body is not needed)."""
-    text = text[:32768].lstrip("\n")
-    if text[:1] in (" ", "\t"):
-        text = "\n".join(ln.lstrip() for ln in text.split("\n"))
-    head = text.partition("\n\n")[0]
     try:
-        return _HEADER_PARSER.parsestr(head + "\n", headersonly=True)
+        return read_headers(text)
     except Exception:
         return None
 
@@ -276,9 +271,11 @@ def _fill_ids(report: BounceReport, msg: Message, original: Message | None, text
         m = _MESSAGE_ID_RE.search(text)
         if m and m.group(1) != header(msg, "Message-ID").strip("<> "):
             report.message_id = m.group(1)
-    for name in ("To", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "Return-Path",
-                 "X-Original-Rcpt-To"):
-        m = _VERP_RE.search(header(msg, name))
+    headers = header_map(msg)
+    for name in ("to", "delivered-to", "x-original-to", "envelope-to", "x-envelope-to", "return-path",
+                 "x-original-rcpt-to"):
+        value = headers.get(name, "")
+        m = _VERP_RE.search(value) if "+" in value else None
         if m:
             report.verp_token = m.group(1)
             break

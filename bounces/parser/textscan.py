@@ -91,60 +91,67 @@ def error_section(text: str) -> tuple[str, str]:
     return head, (rest[nl + 1:] if nl >= 0 else "")
 
 
+def _recipient_in_line(line: str, exclude: set[str]) -> str | None:
+    """The recipient a line names, or None (sender, postmaster, message-id, contact...)."""
+    # "(expanded from <alias>)" names where the recipient came from, not a recipient.
+    probe = _ALIAS_RE.sub("", line) if "from" in line else line
+    if _NOT_A_MENTION.match(probe):
+        return None
+    matches = list(ADDRESS_RE.finditer(probe))
+    if len(matches) > 1:
+        # "Name addr <addr2>": the bracketed one is the envelope address.
+        matches.sort(key=lambda m: not (probe[m.start() - 1: m.start()] == "<"))
+    for m in matches:
+        addr = m.group(0).lower().strip(".#")
+        local = addr.split("@", 1)[0]
+        at_start = _LEADERS.match(probe).end() >= m.start()
+        if addr in exclude and not (at_start and _COLON_AFTER.match(probe, m.end())):
+            continue  # the sender; unless "<addr>:" leads the line (qmail/Postfix recipient)
+        if not at_start and (local in SYSTEM_LOCALPARTS or _CONTACT.search(probe)):
+            continue
+        if _MESSAGE_ID_LOCAL.match(local):
+            continue
+        if addr.startswith("bounces+") or addr.startswith("mailer-daemon"):
+            continue
+        return addr
+    return None
+
+
 def scan(section: str, exclude: set[str]) -> list[tuple[str, str]]:
     """Return [(address, error text)] in order of first mention.
 
-    Each non-empty line is attributed to the most recently mentioned recipient; lines before
-    the first mention form a preamble that is used for recipients that got no text.
+    Each line is attributed to the most recently mentioned recipient; the lines before the
+    first mention form a preamble, prepended for a lone recipient or one that got no text.
+    Only lines holding an "@" are examined (found with str.find), so the cost follows the
+    number of addresses, not the length of the text.
     """
+    mentions: list[tuple[int, str]] = []  # (line start, recipient)
+    pos = section.find("@")
+    while pos >= 0:
+        start = section.rfind("\n", 0, pos) + 1
+        end = section.find("\n", pos)
+        if end < 0:
+            end = len(section)
+        addr = _recipient_in_line(section[start:end].strip(), exclude)
+        if addr is not None:
+            mentions.append((start, addr))
+        pos = section.find("@", end)
+    if not mentions:
+        return []
     order: list[str] = []
-    texts: dict[str, list[str]] = {}
-    current: str | None = None
-    preamble: list[str] = []
-    for raw_line in section.split("\n"):
-        line = raw_line.strip()
-        if not line:
-            continue
-        found = None
-        if "@" not in line:  # most lines: skip the (bounded but per-position) address search
-            if current is None:
-                preamble.append(line)
-            else:
-                texts[current].append(line)
-            continue
-        # "(expanded from <alias>)" names where the recipient came from, not a recipient.
-        probe = _ALIAS_RE.sub("", line) if "from" in line else line
-        matches = [] if _NOT_A_MENTION.match(probe) else list(ADDRESS_RE.finditer(probe))
-        if len(matches) > 1:
-            # "Name addr <addr2>": the bracketed one is the envelope address.
-            matches.sort(key=lambda m: not (probe[m.start() - 1: m.start()] == "<"))
-        for m in matches:
-            addr = m.group(0).lower().strip(".#")
-            local = addr.split("@", 1)[0]
-            at_start = _LEADERS.match(probe).end() >= m.start()
-            if addr in exclude and not (at_start and _COLON_AFTER.match(probe, m.end())):
-                continue  # the sender; unless "<addr>:" leads the line (qmail/Postfix recipient)
-            if not at_start and (local in SYSTEM_LOCALPARTS or _CONTACT.search(probe)):
-                continue
-            if _MESSAGE_ID_LOCAL.match(local):
-                continue
-            if addr.startswith("bounces+") or addr.startswith("mailer-daemon"):
-                continue
-            found = addr
-            break
-        if found is not None:
-            if found not in texts:
-                order.append(found)
-                texts[found] = []
-            current = found
-        if current is None:
-            preamble.append(line)
-        else:
-            texts[current].append(line)
+    chunks: dict[str, list[str]] = {}
+    for k, (start, addr) in enumerate(mentions):
+        stop = mentions[k + 1][0] if k + 1 < len(mentions) else len(section)
+        if addr not in chunks:
+            order.append(addr)
+            chunks[addr] = []
+        chunks[addr].append(section[start:stop])
+    preamble = " ".join(section[: mentions[0][0]].split())
     out = []
     for addr in order:
-        body = " ".join(texts[addr])
-        if preamble and (len(texts[addr]) <= 1 or len(order) == 1):
-            body = " ".join(preamble) + " " + body
-        out.append((addr, " ".join(body.split())))
+        body = " ".join(" ".join(chunks[addr]).split())
+        lines = sum(1 for c in chunks[addr] for ln in c.split("\n") if ln.strip())
+        if preamble and (lines <= 1 or len(order) == 1):
+            body = preamble + " " + body
+        out.append((addr, body))
     return out
