@@ -22,47 +22,48 @@ _RATE = ("rate limit", "ratelimit", "rate-limit", "too many messages", "sending 
          "too many recipients")
 
 
-# The SMTP command a rejection answered, as MTAs phrase it. Order matters: the first hit wins.
-_COMMAND_RE = re.compile(
-    r"(?:in reply to|after|our|for|most progress was)\s+(?:the\s+)?(rcpt to|rcpt|end of data|final data|data|mail from|helo|ehlo|initial connection)"
-    r"|>>>\s*(rcpt to|data|mail from|helo|ehlo)|smtp:(rcpt|data|mail)\b"
-    r"|\[(rcpt_to|mail_from|data)\]"
-    r"|(rcpt to|data|mail from) (?:response|command)"
-    r"|does not like (recipient)",
-    re.IGNORECASE,
+# How MTAs name the SMTP command a rejection answered (lower-case, single-spaced text).
+# The earliest occurrence in the text wins.
+_COMMAND_NEEDLES: tuple[tuple[str, str], ...] = tuple(
+    (f"{lead} {word}", cmd)
+    for lead in ("in reply to", "after", "our", "for", "most progress was")
+    for word, cmd in (("rcpt to", "RCPT"), ("rcpt", "RCPT"), ("end of data", "DATA"),
+                      ("final data", "DATA"), ("data", "DATA"), ("mail from", "MAIL"),
+                      ("helo", "HELO"), ("ehlo", "EHLO"), ("initial connection", "CONN"))
+) + (
+    (">>> rcpt to", "RCPT"), (">>> data", "DATA"), (">>> mail from", "MAIL"), (">>> helo", "HELO"),
+    (">>> ehlo", "EHLO"), ("smtp:rcpt", "RCPT"), ("smtp:data", "DATA"), ("smtp:mail", "MAIL"),
+    ("[rcpt_to]", "RCPT"), ("[mail_from]", "MAIL"), ("[data]", "DATA"),
+    ("rcpt to response", "RCPT"), ("rcpt to command", "RCPT"), ("data response", "DATA"),
+    ("data command", "DATA"), ("mail from response", "MAIL"), ("mail from command", "MAIL"),
+    ("does not like recipient", "RCPT"),
 )
-_COMMANDS = {"mail": "MAIL", "recipient": "RCPT", "address": "RCPT", "rcpt to": "RCPT", "rcpt": "RCPT", "rcpt_to": "RCPT", "end of data": "DATA",
-             "final data": "DATA", "data": "DATA", "mail from": "MAIL", "mail_from": "MAIL",
-             "helo": "HELO", "ehlo": "EHLO", "initial connection": "CONN"}
-
-
 # Replies that only an RCPT TO gets, even when no command is named: the server echoing the
 # recipient ("<a@b>: User unknown"), RFC 5321's own 550 text, Yahoo's "delivery error: dd".
-_RCPT_REPLY_RE = re.compile(
-    r"<[^<>\s]{1,200}>:\s*user unknown|delivery error: dd |"
-    r"\b550[ -](?:5\.\d{1,3}\.\d{1,3} )?requested action not taken: mailbox unavailable|"
-    r"destinataire invalide",
-    re.IGNORECASE,
-)
-
-
-_COMMAND_WORDS = ("rcpt", "data", "mail from", "mail_from", "helo", "ehlo", "initial connection",
-                  "does not like recipient", "smtp:mail")
+_RCPT_REPLIES = (">: user unknown", ">:user unknown", "delivery error: dd ", "destinataire invalide")
 
 
 def find_command(text: str) -> str:
     """Return the SMTP command ('RCPT', 'DATA', 'MAIL', 'HELO', 'EHLO', 'CONN') a text names."""
-    low = text.lower()
-    if not any(w in low for w in _COMMAND_WORDS):
-        m = None  # the common case: nothing to find, skip the alternation scan
-    else:
-        m = _COMMAND_RE.search(text)
-    if not m:
-        if "550" in text or "dd " in text or "destinataire" in low or ">:" in text:
-            return "RCPT" if _RCPT_REPLY_RE.search(text) else ""
-        return ""
-    word = next(g for g in m.groups() if g).lower()
-    return _COMMANDS.get(word, "")
+    low = " ".join(text.lower().split()) if "  " in text or "\n" in text else text.lower()
+    best, command = len(low) + 1, ""
+    for needle, cmd in _COMMAND_NEEDLES:
+        i = low.find(needle)
+        if 0 <= i < best:
+            # "after data" must not match "after database": the needle ends at a word edge.
+            end = i + len(needle)
+            if end < len(low) and low[end].isalnum() and needle[-1].isalnum():
+                continue
+            best, command = i, cmd
+    if command:
+        return command
+    if any(map(low.__contains__, _RCPT_REPLIES)) or (
+            "requested action not taken: mailbox unavailable" in low and _RFC5321_550_RE.search(low)):
+        return "RCPT"
+    return ""
+
+
+_RFC5321_550_RE = re.compile(r"\b550[ -](?:5\.\d{1,3}\.\d{1,3} )?requested action not taken: mailbox unavailable")
 
 
 _MATCH_CACHE: dict[tuple[str, str], bool] = {}

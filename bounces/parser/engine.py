@@ -179,8 +179,8 @@ def _recipient(address: str, action: str, status: str, diagnostic: str, diagnost
             action = "failed"
     elif action in ("expired",):
         action = "failed"
-    if not remote_mta:
-        m = _REMOTE_HOST_RE.search(diagnostic)
+    if not remote_mta and ("host" in diagnostic or "server" in diagnostic or "mta" in diagnostic):
+        m = _REMOTE_HOST_RE.search(diagnostic, 0, 600)
         remote_mta = m.group(1).lower() if m else ""
     command = find_command(diagnostic) or find_command(context)
     reason = family_reason or reason_for(status, smtp_code, diagnostic, action=action,
@@ -288,9 +288,11 @@ def _sender_addresses(msg: Message, original: Message | None) -> set[str]:
                           (original, ("From", "Return-Path", "Sender", "Reply-To"))):
         if source is None:
             continue
+        headers = header_map(source)
         for name in names:
-            for a in ADDRESS_RE.findall(header(source, name)):
-                out.add(a.lower())
+            value = headers.get(name.lower(), "")
+            if "@" in value:
+                out.update(a.lower() for a in ADDRESS_RE.findall(value))
     return out
 
 

@@ -34,7 +34,7 @@ def normalise(raw: bytes) -> bytes:
     if len(raw) > MAX_MESSAGE_BYTES:
         raw = raw[:MAX_MESSAGE_BYTES]
     if b"\r" in raw:
-        raw = _NEWLINES.sub(b"\n", raw)
+        raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     return raw
 
 
