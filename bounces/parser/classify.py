@@ -106,7 +106,7 @@ _CONTINUATION_RE = re.compile(r"(?<=\s)([245]\d\d)[- ](?:[245]\.\d{1,3}\.\d{1,3}
 
 def _unfold_reply(text: str) -> str:
     """Drop the code prefixes a multi-line SMTP reply repeats on each line ("550-5.7.1 ")."""
-    first = REPLY_CODE_RE.search(text)
+    first = REPLY_CODE_RE.search(text, 0, 2000)
     if not first:
         return text
     head, tail = text[: first.end()], text[first.end():]
@@ -123,7 +123,7 @@ def find_status(text: str) -> str:
 
 def find_reply_code(text: str) -> str:
     """Return the first SMTP reply code (e.g. '550') in ``text``, or ''."""
-    m = REPLY_CODE_RE.search(text)
+    m = REPLY_CODE_RE.search(text, 0, 2000)  # replies quote their code early
     return m.group(1) if m else ""
 
 

@@ -57,6 +57,31 @@ def read_message(raw: bytes) -> Message:
     return _entity(raw.decode("ascii", "surrogateescape"), 0, counter)
 
 
+# Bulky fields no detector reads; the stdlib parser spends most of its time on them.
+_TRACE_PREFIXES = ("received:", "dkim-signature:", "arc-", "authentication-results:", "x-received:",
+                   "received-spf:", "x-google-dkim-signature:", "domainkey-signature:",
+                   "x-gm-message-state:", "x-google-smtp-source:", "x-ms-exchange-antispam",
+                   "x-microsoft-antispam", "x-forefront-antispam-report")
+
+
+def _drop_trace_fields(head: str) -> str:
+    """The header block without trace/signature fields (and their folded lines)."""
+    low = head.lower()
+    if "received:" not in low and "signature:" not in low and "arc-" not in low:
+        return head
+    kept: list[str] = []
+    skipping = False
+    for line in head.split("\n"):
+        if line[:1] in (" ", "\t"):
+            if not skipping:
+                kept.append(line)
+            continue
+        skipping = line[:30].lower().startswith(_TRACE_PREFIXES)
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept)
+
+
 def _part_headers(head: str) -> Message:
     """A compat32 Message holding a header block, values kept as compat32 keeps them.
 
@@ -89,7 +114,7 @@ def _entity(text: str, depth: int, counter: list[int]) -> Message:
         if not sep and ":" not in head.split("\n", 1)[0]:
             head, body = "", text  # no header block at all
     if depth == 0:
-        msg = _HEADER_PARSER.parsestr(head + "\n", headersonly=True)
+        msg = _HEADER_PARSER.parsestr(_drop_trace_fields(head) + "\n", headersonly=True)
     else:
         msg = _part_headers(head)
     msg.set_payload(body)

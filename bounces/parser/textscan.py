@@ -44,6 +44,7 @@ _HEADER_LINE = re.compile(
     r"^(received|return-path|message-id|dkim-signature|x-[a-z0-9-]+|from|to|subject|date|"
     r"mime-version|content-type|reply-to|arc-seal|authentication-results):\s", re.IGNORECASE
 )
+_HEADER_LINE_M = re.compile(_HEADER_LINE.pattern, re.IGNORECASE | re.MULTILINE)
 _TRACE_FIELDS = ("received", "return-path", "message-id", "dkim-signature")
 # Local parts that name the mail system, not a person; they count only at the start of a line.
 SYSTEM_LOCALPARTS = frozenset({"postmaster", "mailer-daemon", "abuse", "hostmaster", "webmaster", "root"})
@@ -69,22 +70,23 @@ def error_section(text: str) -> tuple[str, str]:
         if 0 <= i < cut:
             cut = i
     # No marker: the original begins where a block of header lines starts: one that opens
-    # with a trace/identity field, or any run of four header lines.
-    lines = text[:cut].split("\n")
-    pos = 0
-    for idx, line in enumerate(lines):
-        if pos > 0 and _HEADER_LINE.match(line):
-            name = line.split(":", 1)[0].lower()
-            run = 1
-            for nxt in lines[idx + 1: idx + 4]:
-                if _HEADER_LINE.match(nxt) or nxt[:1] in (" ", "\t"):
-                    run += 1
-                else:
-                    break
-            if (name in _TRACE_FIELDS and run >= 2) or run >= 4:
-                cut = pos
+    # with a trace/identity field, or any run of four header lines. Candidates come from one
+    # multi-line regex scan; only they are examined line by line.
+    for m in _HEADER_LINE_M.finditer(text, 1, cut):
+        start = m.start()
+        if text[start - 1] != "\n":
+            continue
+        name = m.group(1).lower()
+        following = text[start:cut].split("\n", 4)[1:4]
+        run = 1
+        for nxt in following:
+            if _HEADER_LINE.match(nxt) or nxt[:1] in (" ", "\t"):
+                run += 1
+            else:
                 break
-        pos += len(line) + 1
+        if (name in _TRACE_FIELDS and run >= 2) or run >= 4:
+            cut = start
+            break
     head = text[:cut]
     rest = text[cut:]
     nl = rest.find("\n")
