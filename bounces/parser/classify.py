@@ -43,11 +43,21 @@ _COMMAND_NEEDLES: tuple[tuple[str, str], ...] = tuple(
 _RCPT_REPLIES = (">: user unknown", ">:user unknown", "delivery error: dd ", "destinataire invalide")
 
 
+# Every needle contains one of these; a text with none of them names no command.
+_COMMAND_GATE = ("rcpt", "data", "mail", "helo", "ehlo", "initial connection", "does not like")
+
+
+_NEEDLES_BY_GATE: dict[str, list[tuple[str, str]]] = {w: [] for w in _COMMAND_GATE}
+for _needle, _cmd in _COMMAND_NEEDLES:
+    _NEEDLES_BY_GATE[next(w for w in _COMMAND_GATE if w in _needle)].append((_needle, _cmd))
+
+
 def find_command(text: str) -> str:
     """Return the SMTP command ('RCPT', 'DATA', 'MAIL', 'HELO', 'EHLO', 'CONN') a text names."""
     low = " ".join(text.lower().split()) if "  " in text or "\n" in text else text.lower()
     best, command = len(low) + 1, ""
-    for needle, cmd in _COMMAND_NEEDLES:
+    candidates = [n for w in _COMMAND_GATE if w in low for n in _NEEDLES_BY_GATE[w]]
+    for needle, cmd in candidates:
         i = low.find(needle)
         if 0 <= i < best:
             # "after data" must not match "after database": the needle ends at a word edge.
@@ -117,7 +127,7 @@ def _unfold_reply(text: str) -> str:
 
 def find_status(text: str) -> str:
     """Return the first enhanced status code (e.g. '5.1.1') in ``text``, or ''."""
-    m = STATUS_RE.search(text)
+    m = STATUS_RE.search(text, 0, 2000)  # codes are quoted early; bounded on huge texts
     return ".".join(m.groups()) if m else ""
 
 
