@@ -9,14 +9,18 @@ CORPUS = default_corpus() if (default_corpus() / "expected.jsonl").exists() else
 
 pytestmark = pytest.mark.skipif(CORPUS is None, reason="shared Sisimai corpus not available")
 
-# Floors sit a little below what the parser scores today (see accuracy.py output).
+# Floors sit a little below what the parser scores today (python -m bounces.parser.accuracy):
+# family -> (recipients %, hard %, reasons %).
 FAMILY_FLOORS = {
-    "lhost-postfix": 90.0,
-    "lhost-sendmail": 85.0,
-    "lhost-exim": 85.0,
-    "lhost-qmail": 85.0,
-    "rfc3464": 80.0,
-    "arf": 90.0,
+    "lhost-postfix": (95.0, 94.0, 90.0),
+    "lhost-sendmail": (98.0, 98.0, 95.0),
+    "lhost-exim": (98.0, 95.0, 90.0),
+    "lhost-qmail": (98.0, 98.0, 92.0),
+    "lhost-gmail": (98.0, 98.0, 80.0),
+    "lhost-dragonfly": (98.0, 98.0, 93.0),
+    "lhost-yahoo": (98.0, 98.0, 95.0),
+    "rfc3464": (95.0, 95.0, 88.0),
+    "arf": (98.0, 98.0, 90.0),
 }
 
 
@@ -31,13 +35,15 @@ def test_no_corpus_message_makes_the_parser_fail(scores):
 
 def test_overall_accuracy_stays_above_the_floor(scores):
     overall = summarise(scores)["overall"]
-    assert overall["recipients"] >= 95.0
-    assert overall["hard"] >= 93.0
-    assert overall["reasons"] >= 85.0
+    # The targets: recipients >= 98 %, hard/soft >= 97 %, reasons >= 90 %.
+    assert overall["recipients"] >= 98.0
+    assert overall["hard"] >= 97.0
+    assert overall["reasons"] >= 90.0
 
 
-@pytest.mark.parametrize("family,floor", sorted(FAMILY_FLOORS.items()))
-def test_family_reason_accuracy_stays_above_its_floor(scores, family, floor):
+@pytest.mark.parametrize("family,floors", sorted(FAMILY_FLOORS.items()))
+def test_family_accuracy_stays_above_its_floor(scores, family, floors):
     fam = summarise([s for s in scores if s.family == family])["overall"]
     assert fam["files"] > 0
-    assert fam["recipients"] >= floor and fam["reasons"] >= floor - 10
+    assert all(
+        got >= floor for got, floor in zip((fam["recipients"], fam["hard"], fam["reasons"]), floors)), fam
