@@ -19,6 +19,10 @@ class Feedback:
 
 def find_feedback(msg: Message, parts: list[Message], original: Message | None) -> Feedback | None:
     """Return a Feedback when ``msg`` is a complaint, else None."""
+    if header(msg, "X-Apple-Unsubscribe").lower() == "true":
+        # Apple Mail's one-click unsubscribe: an opt-out sent by the recipient themselves.
+        sender = clean_address(header(msg, "From"))
+        return Feedback(feedback_type="opt-out", recipients=[sender] if sender else [])
     if original is not None and not _looks_like_fbl(msg) and header(original, "X-HmXmrOriginalRecipient"):
         msg_is_jmrp = True
     else:
