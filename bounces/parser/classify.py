@@ -90,27 +90,40 @@ def _has(phrase, text: str) -> bool:
 
 
 _WORD_RE = re.compile(r"[a-z0-9_.-]{3,}")
+_TOKEN_RE = re.compile(r"[a-z0-9]+")
+
+Index = dict[str, tuple[tuple[str, object], ...]]
 
 
-def _build_anchor_index() -> tuple[tuple[str, ...], dict[str, tuple[tuple[str, object], ...]]]:
-    """Group every phrase under one of its words (its "anchor").
+def _build_anchor_index() -> tuple[Index, tuple[str, ...], Index]:
+    """Group every phrase under one anchor that a matching text must contain.
 
-    A phrase can only occur in a text that contains its anchor, so one pass of ~600 anchor
-    checks in C replaces ~900 phrase checks per reason pass; the longest word is the anchor
-    because long words are rare in error texts and so rule out the most phrases.
+    1. A word with a separator on both sides inside the phrase ("is *over* quota") is a whole
+       token of any text that holds the phrase: found by one set intersection.
+    2. Otherwise the phrase's longest word is a substring of such a text: found by one C-level
+       ``filter`` over these few anchors.
+    Either way a text is checked against the few phrases whose anchor it holds, instead of
+    ~900 phrases per classification pass.
     """
-    index: dict[str, list[tuple[str, object]]] = {}
+    by_token: dict[str, list[tuple[str, object]]] = {}
+    by_substring: dict[str, list[tuple[str, object]]] = {}
     for reason, phrases in PHRASES.items():
         for phrase in phrases:
-            # Any substring of one fragment is guaranteed to be in a matching text.
             fragments = (phrase,) if isinstance(phrase, str) else phrase
+            inner = [m.group() for frag in fragments for m in _TOKEN_RE.finditer(frag)
+                     if m.start() > 0 and m.end() < len(frag) and len(m.group()) >= 3]
+            if inner:
+                by_token.setdefault(max(inner, key=len), []).append((reason, phrase))
+                continue
             words = [w for frag in fragments for w in _WORD_RE.findall(frag)]
             anchor = max(words, key=len) if words else max(fragments, key=len)
-            index.setdefault(anchor, []).append((reason, phrase))
-    return tuple(index), {a: tuple(v) for a, v in index.items()}
+            by_substring.setdefault(anchor, []).append((reason, phrase))
+    freeze = lambda d: {k: tuple(v) for k, v in d.items()}  # noqa: E731
+    return freeze(by_token), tuple(by_substring), freeze(by_substring)
 
 
-_ANCHORS, _ANCHOR_INDEX = _build_anchor_index()
+_BY_TOKEN, _SUBSTRING_ANCHORS, _BY_SUBSTRING = _build_anchor_index()
+_TOKEN_ANCHORS = frozenset(_BY_TOKEN)
 _REASONS_CACHE: dict[str, frozenset[str]] = {}
 
 
@@ -123,8 +136,10 @@ def reasons_in(text: str) -> frozenset[str]:
     hit = _REASONS_CACHE.get(text)
     if hit is None:
         found: set[str] = set()
-        for anchor in filter(text.__contains__, _ANCHORS):  # C-level scan over all anchors
-            for reason, phrase in _ANCHOR_INDEX[anchor]:
+        candidates = [_BY_TOKEN[t] for t in _TOKEN_ANCHORS.intersection(_TOKEN_RE.findall(text))]
+        candidates += [_BY_SUBSTRING[a] for a in filter(text.__contains__, _SUBSTRING_ANCHORS)]
+        for group in candidates:
+            for reason, phrase in group:
                 if reason not in found and _has(phrase, text):
                     found.add(reason)
         if len(_REASONS_CACHE) > 2048:
