@@ -8,14 +8,14 @@ Order of questions, each answered by its own module:
 
 from __future__ import annotations
 
-import email
 import re
 from email.message import Message
 
 from . import arf, autoreply, rfc3464, textscan
 from .classify import find_command, finish, find_reply_code, prefer_status, reason_for
-from .message import (ADDRESS_RE, read_headers, MAX_TEXT_CHARS, clean_address, content_type, header,
-                      header_map, leaf_parts, normalise, part_text, read_message, single_space)
+from .message import (ADDRESS_RE, MAX_TEXT_CHARS, clean_address, content_type, header,
+                      header_map, leaf_parts, normalise, part_text, read_headers, read_message,
+                      single_space)
 from .mta import FAMILY_REASON, amazonses, detect
 from .report import BounceReport, Category, Kind, RecipientResult
 

@@ -21,7 +21,6 @@ MAX_TEXT_CHARS = 64 * 1024
 # A multipart bomb (thousands of parts) must not turn into thousands of decodes.
 MAX_PARTS = 64
 
-_NEWLINES = re.compile(rb"\r\n?")
 
 # Bounded repetition keeps every search linear in the text length (no backtracking blow-up).
 ADDRESS_RE = re.compile(
