@@ -268,7 +268,7 @@ PHRASES: dict[str, tuple] = {
         "improperly-formatted binary content", "invalid mime",
     ),
     "rejected": (
-        'access denied', 'mail rejected by destination domain',
+        'mail rejected by destination domain',
         "'send mail as'", 'send mail as',
         "access denied (in reply to mail from command)", "administrative prohibition",
         "all recipient addresses rejected : access denied", "batv failed to verify", "batv validation failure",
