@@ -197,6 +197,11 @@ def prefer_status(field: str, text: str) -> str:
     return field
 
 
+_BEFORE_MAIL = ("CONN", "HELO", "EHLO")
+_NEEDS_A_MESSAGE = frozenset({"userunknown", "filtered", "rejected", "mailboxfull", "mesgtoobig",
+                              "exceedlimit", "suspend", "hasmoved", "contenterror", "notcompliantrfc"})
+
+
 def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = "",
                diagnostic_type: str = "", command: str = "") -> str:
     """Return Sisimai's reason name for one recipient.
@@ -220,6 +225,8 @@ def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = ""
             not by_status and _matches("userunknown", text))):
         return "rejected"  # refused after MAIL FROM: it is the sender that "does not exist"
     for reason in FIRST_PASS:
+        if command in _BEFORE_MAIL and reason in _NEEDS_A_MESSAGE:
+            continue  # refused at connect/HELO: nothing about a recipient or a message yet
         if by_status == reason and reason not in STATUS_AFTER_PHRASES:
             return reason
         if reason == "userunknown":
