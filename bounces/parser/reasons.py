@@ -457,6 +457,7 @@ PHRASES: dict[str, tuple] = {
         "accepts no mail", "not accepting mail",
     ),
     "expired": (
+        "host not reachable",
         "connection timed out", "could not find a gateway for", "delivery attempts will continue to be",
         "delivery expired", "delivery time expired", "failed to deliver to domain ", "giving up on",
         "have been failing for a long time", "has been delayed", "it has not been collected after",
@@ -472,6 +473,7 @@ PHRASES: dict[str, tuple] = {
         "not delivered within", "could not deliver for the last", "retry time exceeded",
     ),
     "failedstarttls": (
+        "does not support tls", "tls negotiation failed",
         "starttls is required to send mail", "tls required but not supported", "tls is required",
         "must issue a starttls command first", "requiretls", "starttls required", "tls required",
     ),

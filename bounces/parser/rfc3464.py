@@ -102,11 +102,14 @@ def recipients_from_fields(fields) -> tuple[list[DsnRecipient], dict[str, str]]:
             for n, v in block:
                 per_message.setdefault(n, v)
             continue
-        cur: DsnRecipient | None = None
+        # Fields before the recipient field belong to it too (some writers put
+        # Diagnostic-Code and Status first); a repeated recipient field starts the next one.
+        cur = DsnRecipient()
+        out.append(cur)
         seen: set[str] = set()
         for name, value in block:
             if name in _RECIPIENT_FIELDS:
-                if cur is None or name in seen:
+                if name in seen:
                     cur = DsnRecipient()
                     out.append(cur)
                     seen = set()
@@ -116,9 +119,6 @@ def recipients_from_fields(fields) -> tuple[list[DsnRecipient], dict[str, str]]:
                     cur.original = addr
                 elif name == "final-recipient" or not cur.address:
                     cur.address = addr or cur.address
-                continue
-            if cur is None:
-                per_message.setdefault(name, value)
                 continue
             if name in seen and name in ("action", "status", "diagnostic-code"):
                 continue  # a duplicated field: the first one is the MTA's own
