@@ -161,7 +161,9 @@ def find_dsn(parts: list[Message]) -> tuple[list[DsnRecipient], dict[str, str]]:
                 return recips, per_msg
     for part in parts:
         ctype = content_type(part)
-        if not ctype.startswith("text/") or ctype in ("text/html", "text/rfc822-headers"):
+        # text parts, and a multipart whose boundary never appears (read as one text)
+        if not (ctype.startswith("text/") or (ctype.startswith("multipart/") and isinstance(part.get_payload(), str))) \
+                or ctype in ("text/html", "text/rfc822-headers"):
             continue
         text = part_text(part)
         low = text.lower()

@@ -47,7 +47,8 @@ _HEADER_LINE = re.compile(
 _HEADER_LINE_M = re.compile(_HEADER_LINE.pattern, re.IGNORECASE | re.MULTILINE)
 _TRACE_FIELDS = ("received", "return-path", "message-id", "dkim-signature")
 # Local parts that name the mail system, not a person; they count only at the start of a line.
-SYSTEM_LOCALPARTS = frozenset({"postmaster", "mailer-daemon", "abuse", "hostmaster", "webmaster", "root"})
+SYSTEM_LOCALPARTS = frozenset({"postmaster", "mailer-daemon", "abuse", "hostmaster", "webmaster", "root",
+                               "support", "help", "helpdesk", "noc"})
 # A line that is really a quoted header, or an invitation to write to someone, names nobody
 # who failed.
 _NOT_A_MENTION = re.compile(
@@ -55,7 +56,7 @@ _NOT_A_MENTION = re.compile(
     r"date|subject|envelope-from|by|id)\s*[:=]|^\s*\(?envelope-from\b", re.IGNORECASE)
 _CONTACT = re.compile(r"contact|mailto:|for (more|further)|send (an )?e-?mail to|write to|questions", re.IGNORECASE)
 _MESSAGE_ID_LOCAL = re.compile(r"^[0-9a-f.=_$-]{14,}$|^[0-9]{8,}\.|^[0-9a-f]{8,}[.-][0-9a-f]{4,}", re.IGNORECASE)
-_ALIAS_RE = re.compile(r"\((?:ultimately )?(?:generated|expanded|forwarded) from [^()]{0,300}\)", re.IGNORECASE)
+_ALIAS_RE = re.compile(r"\((?:ultimately )?(?:generated|expanded|forwarded) from:? [^()]{0,300}\)", re.IGNORECASE)
 _COLON_AFTER = re.compile(r">?\s*:")
 _LEADERS = re.compile(r"^[\s<>\"'*\-:•]*(?:(?:rcpt to|to|recipient|address|for|original-recipient|final-recipient|rfc822)\s*[:;]?\s*<?)?", re.IGNORECASE)
 
