@@ -106,13 +106,21 @@ def _build_anchor_index() -> tuple[Index, tuple[str, ...], Index]:
     """
     by_token: dict[str, list[tuple[str, object]]] = {}
     by_substring: dict[str, list[tuple[str, object]]] = {}
+    # How many phrases use each word: the rarest inner word makes the smallest group.
+    usage: dict[str, int] = {}
+    for phrases in PHRASES.values():
+        for phrase in phrases:
+            for frag in (phrase,) if isinstance(phrase, str) else phrase:
+                for word in set(_TOKEN_RE.findall(frag)):
+                    usage[word] = usage.get(word, 0) + 1
     for reason, phrases in PHRASES.items():
         for phrase in phrases:
             fragments = (phrase,) if isinstance(phrase, str) else phrase
             inner = [m.group() for frag in fragments for m in _TOKEN_RE.finditer(frag)
                      if m.start() > 0 and m.end() < len(frag) and len(m.group()) >= 3]
             if inner:
-                by_token.setdefault(max(inner, key=len), []).append((reason, phrase))
+                anchor = min(inner, key=lambda w: (usage.get(w, 0), -len(w)))
+                by_token.setdefault(anchor, []).append((reason, phrase))
                 continue
             words = [w for frag in fragments for w in _WORD_RE.findall(frag)]
             anchor = max(words, key=len) if words else max(fragments, key=len)
