@@ -95,7 +95,10 @@ def _parse(raw: bytes) -> BounceReport:
 
     dsn, per_message = rfc3464.find_dsn(parts)
     bounce_like = bool(dsn) or _looks_like_bounce(msg, parts, section)
-    scanned = dict(textscan.scan(section, _sender_addresses(msg, original))) if bounce_like else {}
+    # With a DSN the prose is only needed for recipients that lack a Diagnostic-Code, and as
+    # context naming the SMTP command; without one it is the only source of recipients.
+    need_scan = bounce_like and (not dsn or not all(d.diagnostic for d in dsn))
+    scanned = dict(textscan.scan(section, _sender_addresses(msg, original))) if need_scan else {}
     head_low = section[:4000].lower()
     delay_text = ("delay" in head_low or "warning" in head_low or "will" in head_low
                   or "not yet been delivered" in head_low or "has not been delivered" in head_low
@@ -106,7 +109,7 @@ def _parse(raw: bytes) -> BounceReport:
             if not diagnostic and len(dsn) == 1 and scanned:
                 diagnostic = next(iter(scanned.values()))
             context = scanned.get(d.address, "") or scanned.get(d.original, "") or (
-                next(iter(scanned.values())) if len(dsn) == 1 and scanned else "")
+                next(iter(scanned.values())) if len(dsn) == 1 and scanned else section[:4000])
             report.recipients.append(_recipient(
                 d.address, d.action, d.status, diagnostic, d.diagnostic_type,
                 d.remote_mta, delay_text, context))
