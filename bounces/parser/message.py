@@ -261,10 +261,19 @@ def part_text(part: Message) -> str:
 
 
 def _part_text(part: Message) -> str:
-    try:
-        payload = part.get_payload(decode=True)
-    except Exception:
-        payload = None
+    raw_payload = part._payload  # compat32 keeps the undecoded body here
+    cte = header_map(part).get("content-transfer-encoding", "").strip().lower()
+    if isinstance(raw_payload, str) and cte in ("", "7bit", "8bit", "binary"):
+        # No transfer encoding: skip get_payload(decode=True) and its bookkeeping. ASCII text
+        # needs no charset decoding at all (ISO-2022-JP is ASCII on the wire, though).
+        if raw_payload.isascii() and "\x1b" not in raw_payload:
+            return raw_payload[:MAX_TEXT_CHARS]
+        payload = raw_payload[: MAX_TEXT_CHARS * 2].encode("ascii", "surrogateescape")
+    else:
+        try:
+            payload = part.get_payload(decode=True)
+        except Exception:
+            payload = None
     if payload is None:
         raw = part.get_payload()
         if isinstance(raw, str):

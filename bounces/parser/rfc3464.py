@@ -16,7 +16,7 @@ DSN_TYPES = frozenset({
     "message/delivery-status", "message/global-delivery-status", "text/delivery-status",
     "message/x-delivery-status",
 })
-_FIELD_RE = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40})\s*:\s?(.*)$")
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 _RECIPIENT_FIELDS = ("final-recipient", "original-recipient", "x-actual-recipient")
 _KNOWN = frozenset({
     "final-recipient", "original-recipient", "x-actual-recipient", "action", "status",
@@ -50,16 +50,18 @@ def iter_fields(text: str):
             value.append(line.strip())
             continue
         if name is not None:
-            yield name, single_space(" ".join(value))
+            yield name, " ".join(" ".join(value).split())
             name, value = None, []
-        if not line.strip():
+        stripped = line.strip()
+        if not stripped:
             yield "", ""
             continue
-        m = _FIELD_RE.match(line.strip())
-        if m:
-            name, value = m.group(1).lower(), [m.group(2)]
+        field, sep, rest = stripped.partition(":")
+        field = field.rstrip()
+        if sep and 2 <= len(field) <= 41 and field[0].isalpha() and _NAME_CHARS.issuperset(field):
+            name, value = field.lower(), [rest.strip()]
     if name is not None:
-        yield name, single_space(" ".join(value))
+        yield name, " ".join(" ".join(value).split())
 
 
 def _fields_of_part(part: Message):
