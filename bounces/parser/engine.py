@@ -72,73 +72,27 @@ def _parse(raw: bytes) -> BounceReport:
     if not msg.keys():
         return BounceReport(parse_error="no header fields")
     parts = leaf_parts(msg)
-    text, rest = _report_text(msg, parts)
+    text = _report_text(msg, parts)
     section, quoted = textscan.error_section(text)
-    original = _original(parts, quoted or rest)
-    report = BounceReport()
-    report.mta = detect(msg, section.lower())
+    original = _original(parts, quoted)
+    report = BounceReport(mta=detect(msg, section.lower()))
     _fill_ids(report, msg, original, text)
 
     feedback = arf.find_feedback(msg, parts, original)
     if feedback is not None:
-        report.kind = Kind.COMPLAINT
-        report.feedback_type = feedback.feedback_type
-        report.mta = report.mta if report.mta and report.mta != "exim" else "arf"
-        for addr in feedback.recipients:
-            reason, category, detail, hard = finish("feedback", "", "", "")
-            report.recipients.append(RecipientResult(address=addr, reason=reason, category=category))
-        return report
+        return _complaint(report, feedback)
+    if "notificationType" in text or '"eventType"' in text:
+        events = amazonses.find_events(text)
+        if events:
+            return _from_ses(report, events)
 
-    ses = amazonses.find_events(text) if "notificationType" in text or '"eventType"' in text else []
-    if ses:
-        return _from_ses(report, ses)
-
-    dsn, per_message = rfc3464.find_dsn(parts)
-    bounce_like = bool(dsn) or _looks_like_bounce(msg, parts, section)
-    # With a DSN the prose is only needed for recipients that lack a Diagnostic-Code, and as
-    # context naming the SMTP command; without one it is the only source of recipients.
-    need_scan = bounce_like and (not dsn or not all(d.diagnostic for d in dsn))
-    scanned = dict(textscan.scan(section, _sender_addresses(msg, original))) if need_scan else {}
-    head_low = section[:4000].lower()
-    delay_text = ("delay" in head_low or "warning" in head_low or "will" in head_low
-                  or "not yet been delivered" in head_low or "has not been delivered" in head_low
-                  ) and bool(_DELAY_RE.search(head_low))
+    dsn, _ = rfc3464.find_dsn(parts)
     if dsn:
-        for d in dsn:
-            diagnostic = d.diagnostic or scanned.get(d.address, "") or scanned.get(d.original, "")
-            if not diagnostic and len(dsn) == 1 and scanned:
-                diagnostic = next(iter(scanned.values()))
-            context = scanned.get(d.address, "") or scanned.get(d.original, "") or (
-                next(iter(scanned.values())) if len(dsn) == 1 and scanned else section[:4000])
-            report.recipients.append(_recipient(
-                d.address, d.action, d.status, diagnostic, d.diagnostic_type,
-                d.remote_mta, delay_text, context))
-    elif scanned or bounce_like:
-        failed = [clean_address(a) for a in header(msg, "X-Failed-Recipients").split(",")]
-        failed = [a for a in failed if a]
-        # X-Failed-Recipients is authoritative, except when the text names as many other
-        # addresses and none of these: the header was rewritten (aliases), the text quotes
-        # the envelope.
-        if failed and not (scanned and len(scanned) == len(failed) and not set(failed) & set(scanned)):
-            pairs = [(a, scanned.get(a, "")) for a in failed]
-        else:
-            pairs = list(scanned.items())
-        if not pairs and original is not None:
-            pairs = [(a.lower(), "") for a in ADDRESS_RE.findall(header(original, "To"))[:1]]
-        for addr, diagnostic in pairs:
-            if not diagnostic:
-                diagnostic = single_space(section)[:2000]
-            report.recipients.append(_recipient(addr, "", "", diagnostic, "", "", delay_text,
-                                                family_reason=FAMILY_REASON.get(report.mta or "", "")))
-
+        report.recipients = _dsn_recipients(msg, original, dsn, section)
+    elif _looks_like_bounce(msg, parts, section):
+        report.recipients = _prose_recipients(msg, original, section, report.mta)
     if report.recipients:
-        actions = {r.action for r in report.recipients}
-        if "failed" in actions:
-            report.kind = Kind.BOUNCE
-        elif "delayed" in actions:
-            report.kind = Kind.DELAY
-        else:
-            report.kind = Kind.NOT_BOUNCE
+        report.kind = _kind_of(report.recipients)
         return report
 
     if autoreply.is_auto_reply(msg):
@@ -147,8 +101,73 @@ def _parse(raw: bytes) -> BounceReport:
         if addr:
             report.recipients.append(RecipientResult(address=addr, reason="vacation", category=Category.NONE))
         report.original_subject = report.original_subject or header(msg, "Subject") or None
-        return report
     return report
+
+
+def _kind_of(recipients: list[RecipientResult]) -> str:
+    actions = {r.action for r in recipients}
+    if "failed" in actions:
+        return Kind.BOUNCE
+    if "delayed" in actions:
+        return Kind.DELAY
+    return Kind.NOT_BOUNCE  # only delivered/relayed/expanded: a success report
+
+
+def _complaint(report: BounceReport, feedback: arf.Feedback) -> BounceReport:
+    report.kind = Kind.COMPLAINT
+    report.feedback_type = feedback.feedback_type
+    # An MTA family found in a complaint is the relay's (e.g. Exim's delivery prose
+    # signature), not the reporter's; name the format instead unless a provider was found.
+    if report.mta in (None, "exim", "postfix", "sendmail", "qmail"):
+        report.mta = "arf"
+    for addr in feedback.recipients:
+        report.recipients.append(RecipientResult(address=addr, reason="feedback", category=Category.COMPLAINT))
+    return report
+
+
+def _is_delay_warning(section: str) -> bool:
+    head = section[:4000].lower()
+    return ("delay" in head or "warning" in head or "will" in head or "not yet been delivered" in head
+            or "has not been delivered" in head) and bool(_DELAY_RE.search(head))
+
+
+def _dsn_recipients(msg: Message, original: Message | None, dsn: list[rfc3464.DsnRecipient],
+                    section: str) -> list[RecipientResult]:
+    """Recipients from RFC 3464 fields, with the prose as fallback and context."""
+    # The prose is needed only for recipients without a Diagnostic-Code; otherwise the whole
+    # section serves as context naming the SMTP command.
+    scanned: dict[str, str] = {}
+    if not all(d.diagnostic for d in dsn):
+        scanned = dict(textscan.scan(section, _sender_addresses(msg, original)))
+    only = next(iter(scanned.values())) if len(dsn) == 1 and scanned else ""
+    delay = _is_delay_warning(section)
+    out = []
+    for d in dsn:
+        own = scanned.get(d.address, "") or scanned.get(d.original, "")
+        out.append(_recipient(d.address, d.action, d.status, d.diagnostic or own or only,
+                              d.diagnostic_type, d.remote_mta, delay, own or only or section[:4000]))
+    return out
+
+
+def _prose_recipients(msg: Message, original: Message | None, section: str,
+                      mta: str | None) -> list[RecipientResult]:
+    """Recipients of a bounce without RFC 3464 fields: named in its text or headers."""
+    scanned = dict(textscan.scan(section, _sender_addresses(msg, original)))
+    failed = [a for a in (clean_address(v) for v in header(msg, "X-Failed-Recipients").split(",")) if a]
+    # X-Failed-Recipients is authoritative, except when the text names as many other
+    # addresses and none of these: the header was rewritten (aliases), the text quotes
+    # the envelope.
+    if failed and not (len(scanned) == len(failed) and not set(failed) & set(scanned)):
+        pairs = [(a, scanned.get(a, "")) for a in failed]
+    else:
+        pairs = list(scanned.items())
+    if not pairs and original is not None:
+        pairs = [(a.lower(), "") for a in ADDRESS_RE.findall(header(original, "To"))[:1]]
+    delay = _is_delay_warning(section)
+    whole = single_space(section)[:2000]
+    family_reason = FAMILY_REASON.get(mta or "", "")
+    return [_recipient(addr, "", "", diagnostic or whole, "", "", delay, family_reason=family_reason)
+            for addr, diagnostic in pairs]
 
 
 def _from_ses(report: BounceReport, events: list) -> BounceReport:
@@ -196,14 +215,14 @@ def _recipient(address: str, action: str, status: str, diagnostic: str, diagnost
                            reason=reason, detail=detail, hard=hard)
 
 
-def _report_text(msg: Message, parts: list[Message]) -> tuple[str, str]:
-    """The human-readable report text, and any text that follows it in other parts."""
+def _report_text(msg: Message, parts: list[Message]) -> str:
+    """The human-readable report: the text parts before the delivery-status part."""
     if not msg.is_multipart():
         ctype = content_type(msg)
         if ctype.startswith("message/"):
-            return "", ""
+            return ""
         text = part_text(msg)
-        return (_strip_html(text) if ctype == "text/html" else text), ""
+        return _strip_html(text) if ctype == "text/html" else text
     texts: list[str] = []
     for part in parts:
         ctype = content_type(part)
@@ -216,7 +235,7 @@ def _report_text(msg: Message, parts: list[Message]) -> tuple[str, str]:
         html = [p for p in parts if content_type(p) == "text/html"]
         if html:
             texts.append(_strip_html(part_text(html[0])))
-    return "\n".join(texts)[:MAX_TEXT_CHARS], ""
+    return "\n".join(texts)[:MAX_TEXT_CHARS]
 
 
 _TAG_RE = re.compile(r"<[^<>]{0,2000}>")
@@ -260,12 +279,11 @@ def _headers_from_text(text: str) -> Message | None:
 
 
 def _fill_ids(report: BounceReport, msg: Message, original: Message | None, text: str) -> None:
+    """Original Message-ID, subject and our correlation id; the VERP token of the bounce."""
     if original is not None:
-        mid = header(original, "Message-ID")
-        report.message_id = mid.strip().strip("<>").strip() or None if mid else None
+        report.message_id = header(original, "Message-ID").strip("<> ") or None
         report.original_subject = header(original, "Subject") or None
-        corr = header(original, "X-Lockline-Message-ID")
-        report.correlation = corr.strip("<> ") or None if corr else None
+        report.correlation = header(original, "X-Lockline-Message-ID").strip("<> ") or None
     if report.correlation is None:
         m = _CORRELATION_RE.search(text) if "lockline" in text.lower() else None
         if m:
@@ -309,9 +327,6 @@ def _looks_like_bounce(msg: Message, parts: list[Message], section: str) -> bool
     sender = header(msg, "From")
     if _SYSTEM_SENDER_RE.search(sender):
         return True
-    if header(msg, "Return-Path").strip() in ("<>", ""):
-        if _BOUNCE_SUBJECT_RE.search(header(msg, "Subject")):
-            return True
     if _BOUNCE_SUBJECT_RE.search(header(msg, "Subject")):
         return True
     return any(content_type(p) in _ORIGINAL_TYPES + _HEADER_ONLY_TYPES for p in parts) and bool(
