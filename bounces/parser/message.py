@@ -45,12 +45,16 @@ MAX_DEPTH = 6
 def read_message(raw: bytes) -> Message:
     """Parse normalised bytes into compat32 ``Message`` objects, the report parts only.
 
-    Header blocks go through the stdlib compat32 parser (the default policy is ~6x slower).
-    Bodies are split on MIME boundaries here instead of by the feed parser, which walks every
-    line of every part in Python: the returned original message (often most of the bytes)
-    needs only its headers. Leaves keep their body as the payload string, exactly as
-    ``message_from_bytes`` would (ASCII + surrogateescape), so ``get_payload(decode=True)``
-    works unchanged.
+    1. The bounce's own header block goes through the stdlib compat32 parser (the default
+       policy is ~6x slower), minus the trace/signature fields no detector reads.
+    2. Bodies are split on MIME boundaries here instead of by the feed parser, which walks
+       every line of every part in Python; the returned original message (often most of the
+       bytes) is not descended into.
+    3. MIME part headers and the original's headers are read by ``_part_headers`` straight
+       into compat32 Messages (a few fields are read from them).
+    Leaves keep their body as the payload string, as ``message_from_bytes`` would (ASCII +
+    surrogateescape), so ``get_payload(decode=True)`` works unchanged. Never raises for
+    bytes input.
     """
     counter = [0]
     return _entity(raw.decode("ascii", "surrogateescape"), 0, counter)
