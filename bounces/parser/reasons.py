@@ -478,6 +478,7 @@ PHRASES: dict[str, tuple] = {
         "must issue a starttls command first", "requiretls", "starttls required", "tls required",
     ),
     "securityerror": (
+        "turn on smtp authentication", "smtp authentication is required",
         "account not subscribed to ses", "authentication credentials invalid", "authentication failure",
         "authentication required", "authentication turned on in your email client",
         "executable files are not allowed in compressed files", "insecure mail relay",
