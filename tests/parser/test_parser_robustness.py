@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bounces.parser import BounceReport, Kind, parse
 from bounces.parser.accuracy import default_corpus
+from bounces.parser.engine import INTERNAL_ERROR_PREFIX
 
 CORPUS = default_corpus()
 EMAILS = sorted((CORPUS / "emails").glob("*")) if (CORPUS / "emails").is_dir() else []
@@ -23,6 +24,8 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 
 def assert_is_report(report):
     assert isinstance(report, BounceReport)
+    # parse() turns its own exceptions into parse_error; none should happen at all.
+    assert not (report.parse_error or "").startswith(INTERNAL_ERROR_PREFIX), report.parse_error
     assert report.kind in (Kind.BOUNCE, Kind.DELAY, Kind.COMPLAINT, Kind.AUTO_REPLY, Kind.NOT_BOUNCE)
     report.to_dict()
 
