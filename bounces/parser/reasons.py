@@ -216,6 +216,7 @@ PHRASES: dict[str, tuple] = {
         "no thank you rejected: account unavailable", "account unavailable",
     ),
     "filtered": (
+        "refused due to recipient preferences",
         'recipients was rejected by a remote mail server',
         "because the recipient is not accepting mail with attachments",
         "because the recipient is not accepting mail with embedded images",
@@ -517,7 +518,8 @@ MTA_USERUNKNOWN = (
 
 # A status code's reason that these phrase reasons overrule ("5.1.1 ... over quota").
 OVERRULED_BY = {
-    "userunknown": ("mailboxfull", "blocked", "hasmoved", "rejected", "notaccept", "mailererror", "speeding"),
+    "userunknown": ("mailboxfull", "blocked", "hasmoved", "rejected", "notaccept", "mailererror", "speeding",
+                    "filtered"),
     "hostunknown": ("networkerror", "notaccept"),
 }
 # Status-derived reasons weaker than any phrase in the first pass (5.6.0 "scored as spam").

@@ -155,6 +155,7 @@ def scan(section: str, exclude: set[str]) -> list[tuple[str, str]]:
         body = " ".join(" ".join(chunks[addr]).split())
         lines = sum(1 for c in chunks[addr] for ln in c.split("\n") if ln.strip())
         if preamble and (lines <= 1 or len(order) == 1):
-            body = preamble + " " + body
+            # own text first: classification reads the first part of long diagnostics
+            body = body + " " + preamble
         out.append((addr, body))
     return out
