@@ -1,11 +1,16 @@
 """Accuracy floors over the Sisimai corpus, so that regressions fail loudly."""
 
+from pathlib import Path
+
 import pytest
 
-from bounces.parser.accuracy import default_corpus, load_rows, score_file, summarise
+from bounces.parser.accuracy import load_rows, score_file, summarise
 
-# ../shared/corpus/sisimai relative to the project root (see default_corpus()).
-CORPUS = default_corpus() if (default_corpus() / "expected.jsonl").exists() else None
+# ../shared/corpus/sisimai relative to the project root (this file's grandparent); a git
+# worktree may sit one level deeper than the main checkout, so ancestors are tried too.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CORPUS = next((base / "shared" / "corpus" / "sisimai" for base in PROJECT_ROOT.parents
+               if (base / "shared" / "corpus" / "sisimai" / "expected.jsonl").exists()), None)
 
 pytestmark = pytest.mark.skipif(CORPUS is None, reason="shared Sisimai corpus not available")
 
