@@ -85,10 +85,12 @@ def test_random_bytes_spliced_into_corpus_messages_never_raise(raw, noise, where
     (b"x" * 60 + b"@") * (170 * 1024),  # endless near-addresses
     b"<" * (10 * 1024 * 1024),  # endless unclosed tags
     b"550 5.1.1 " * (1024 * 1024),  # endless codes
+    b"user@example.com\n" * (640 * 1024),  # endless recipients
+    b"--b\nContent-Type: text/plain\n\nx\n" * (350 * 1024),  # a multipart bomb
 ])
 def test_a_10_mb_pathological_message_parses_within_a_second(body):
     raw = (b"From: MAILER-DAEMON@example.net\nSubject: Undelivered Mail Returned to Sender\n"
-           b"Content-Type: text/plain\n\n") + body
+           b"Content-Type: multipart/report; boundary=b\n\n") + body
     assert len(raw) >= 10 * 1024 * 1024
     started = time.perf_counter()
     report = parse(raw)
