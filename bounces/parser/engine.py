@@ -285,10 +285,11 @@ def _fill_ids(report: BounceReport, msg: Message, original: Message | None, text
         report.original_subject = header(original, "Subject") or None
         report.correlation = header(original, "X-Lockline-Message-ID").strip("<> ") or None
     if report.correlation is None:
-        m = _CORRELATION_RE.search(text) if "lockline" in text.lower() else None
+        has = "Lockline" in text or "lockline" in text or "LOCKLINE" in text
+        m = _CORRELATION_RE.search(text) if has else None
         if m:
             report.correlation = m.group(1)
-    if report.message_id is None:
+    if report.message_id is None and ("Message-" in text or "message-" in text or "MESSAGE-" in text):
         m = _MESSAGE_ID_RE.search(text)
         if m and m.group(1) != header(msg, "Message-ID").strip("<> "):
             report.message_id = m.group(1)

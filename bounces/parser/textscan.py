@@ -40,6 +40,12 @@ BOUNDARY_MARKERS = (
     "---- original mail ----",
     "text of the message follows",
 )
+_MARKER_KEYS = ("original", "copy", "follow", "unsent", "returned", "rfc822", "header", "below", "forwarded")
+_MARKERS_BY_KEY = tuple(
+    (key, tuple(m for m in BOUNDARY_MARKERS if key in m and not any(k in m for k in _MARKER_KEYS[:i])))
+    for i, key in enumerate(_MARKER_KEYS)
+)
+assert sum(len(ms) for _, ms in _MARKERS_BY_KEY) == len(BOUNDARY_MARKERS), "every marker needs a key"
 _HEADER_LINE = re.compile(
     r"^(received|return-path|message-id|dkim-signature|x-[a-z0-9-]+|from|to|subject|date|"
     r"mime-version|content-type|reply-to|arc-seal|authentication-results):\s", re.IGNORECASE
@@ -66,10 +72,13 @@ def error_section(text: str) -> tuple[str, str]:
     text = text[:MAX_TEXT_CHARS]
     low = text.lower()
     cut = len(text)
-    for marker in BOUNDARY_MARKERS:
-        i = low.find(marker)
-        if 0 <= i < cut:
-            cut = i
+    # Each marker holds one of a few key words; a text without the word skips its markers.
+    for key, markers in _MARKERS_BY_KEY:
+        if key in low:
+            for marker in markers:
+                i = low.find(marker, 0, cut)
+                if 0 <= i < cut:
+                    cut = i
     # No marker: the original begins where a block of header lines starts: one that opens
     # with a trace/identity field, or any run of four header lines. Candidates come from one
     # multi-line regex scan; only they are examined line by line.
@@ -78,7 +87,7 @@ def error_section(text: str) -> tuple[str, str]:
         if text[start - 1] != "\n":
             continue
         name = m.group(1).lower()
-        following = text[start:cut].split("\n", 4)[1:4]
+        following = text[start:min(cut, start + 4096)].split("\n", 4)[1:4]
         run = 1
         for nxt in following:
             if _HEADER_LINE.match(nxt) or nxt[:1] in (" ", "\t"):
