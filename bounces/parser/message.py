@@ -72,17 +72,11 @@ def _drop_trace_fields(head: str) -> str:
     low = head.lower()
     if "received:" not in low and "signature:" not in low and "arc-" not in low:
         return head
-    kept: list[str] = []
-    skipping = False
-    for line in head.split("\n"):
-        if line[:1] in (" ", "\t"):
-            if not skipping:
-                kept.append(line)
-            continue
-        skipping = line[:30].lower().startswith(_TRACE_PREFIXES)
-        if not skipping:
-            kept.append(line)
-    return "\n".join(kept)
+    return "\n".join(f for f in _FIELD_SPLIT_RE.split(head) if not f[:30].lower().startswith(_TRACE_PREFIXES))
+
+
+# A header field ends where a line does not start with white space (folding).
+_FIELD_SPLIT_RE = re.compile(r"\n(?![ \t])")
 
 
 def _part_headers(head: str) -> Message:
@@ -94,15 +88,10 @@ def _part_headers(head: str) -> Message:
     are not fields (defects) are skipped.
     """
     items: list[tuple[str, str]] = []
-    for line in head.split("\n"):
-        if line[:1] in (" ", "\t"):
-            if items:
-                name, value = items[-1]
-                items[-1] = (name, value + "\n" + line)
-            continue
-        i = line.find(":")
+    for field in _FIELD_SPLIT_RE.split(head):
+        i = field.find(":")
         if i > 0:
-            items.append((line[:i].rstrip(), line[i + 1:].lstrip()))
+            items.append((field[:i].rstrip(), field[i + 1:].lstrip()))
     msg = Message()
     msg._headers = items
     return msg
