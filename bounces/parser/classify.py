@@ -160,11 +160,6 @@ def clear_cache() -> None:
     _REASONS_CACHE.clear()
 
 
-def _matches(reason: str, text: str) -> bool:
-    """True when ``text`` carries one of ``reason``'s phrases."""
-    return reason in reasons_in(text)
-
-
 _CONTINUATION_RE = re.compile(r"(?<=\s)([245]\d\d)[- ](?:[245]\.\d{1,3}\.\d{1,3}\s)?")
 
 
@@ -222,15 +217,16 @@ def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = ""
     if status.startswith("2.") or action == "delivered":
         return "delivered"
     text = _unfold_reply(text)
+    found = reasons_in(text)  # every reason whose phrases the text carries, in one pass
     by_status = STATUS_REASON.get(status, "")
-    overruled = next((r for r in OVERRULED_BY.get(by_status, ()) if _matches(r, text)), "")
+    overruled = next((r for r in OVERRULED_BY.get(by_status, ()) if r in found), "")
     if overruled == "mailererror":
         return overruled  # "5.1.1 ... procmail: no such user": the local delivery program failed
     if overruled or (
             by_status == "userunknown" and "access denied" in text and "recipient address rejected" not in text):
         by_status = ""  # the code says 'no such user' but the text says otherwise
     if command == "MAIL" and (by_status in ("userunknown", "hostunknown") or (
-            not by_status and _matches("userunknown", text))):
+            not by_status and "userunknown" in found)):
         return "rejected"  # refused after MAIL FROM: it is the sender that "does not exist"
     for reason in FIRST_PASS:
         if command in _BEFORE_MAIL and reason in _NEEDS_A_MESSAGE:
@@ -242,23 +238,23 @@ def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = ""
             # (or from an unknown stage) come from a filter that rejects the message instead.
             if by_status in ("", "notaccept") and any(p in text for p in MTA_USERUNKNOWN):
                 return reason
-            if command == "RCPT" and _matches(reason, text):
+            if command == "RCPT" and reason in found:
                 return reason
             continue
         if reason == "hostunknown" and (status.startswith("4") or any(p in text for p in RESOLVER_TROUBLE)):
             continue  # a temporary or resolver failure is not proof that the domain is gone
         if reason == "mesgtoobig" and by_status == "exceedlimit":
             continue  # 5.2.3 is the per-mailbox limit even when the text says "too big"
-        if reason == "filtered" and command in ("", "DATA", "MAIL") and _matches("userunknown", text):
+        if reason == "filtered" and command in ("", "DATA", "MAIL") and "userunknown" in found:
             return "filtered" if command != "MAIL" else "rejected"
-        if _matches(reason, text):
+        if reason in found:
             return reason
     if by_status in STATUS_AFTER_PHRASES:
         return by_status
     if by_status and by_status not in WEAK_REASONS:
         return by_status
     for reason in SECOND_PASS:
-        if _matches(reason, text):
+        if reason in found:
             return reason
     if by_status:
         return by_status
@@ -269,13 +265,13 @@ def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = ""
         return "securityerror"
     if diagnostic_type.upper().startswith("X-UNIX"):
         return "mailererror"
-    if _matches("syntaxerror", text) or smtp_code in ("500", "501", "502", "503", "504"):
+    if "syntaxerror" in found or smtp_code in ("500", "501", "502", "503", "504"):
         return "syntaxerror"
     if action in ("delayed", "expired"):
         return "expired"
     if command in ("EHLO", "HELO"):
         return "blocked"
-    if _matches("vacation", text):
+    if "vacation" in found:
         return "vacation"
     # 'onhold': the server said something we cannot place; 'undefined': it said nothing.
     return "onhold" if (text and (status or smtp_code)) else "undefined"
