@@ -205,6 +205,10 @@ _NEEDS_A_MESSAGE = frozenset({"userunknown", "filtered", "rejected", "mailboxful
                               "exceedlimit", "suspend", "hasmoved", "contenterror", "notcompliantrfc"})
 
 
+_NEEDS_A_RECIPIENT = frozenset({"userunknown", "hostunknown", "mailboxfull", "suspend", "hasmoved",
+                                "exceedlimit"})
+
+
 def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = "",
                diagnostic_type: str = "", command: str = "") -> str:
     """Return Sisimai's reason name for one recipient.
@@ -231,6 +235,8 @@ def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = ""
     for reason in FIRST_PASS:
         if command in _BEFORE_MAIL and reason in _NEEDS_A_MESSAGE:
             continue  # refused at connect/HELO: nothing about a recipient or a message yet
+        if command == "MAIL" and reason in _NEEDS_A_RECIPIENT:
+            continue  # refused at MAIL FROM: the recipient was never named
         if by_status == reason and reason not in STATUS_AFTER_PHRASES:
             return reason
         if reason == "userunknown":

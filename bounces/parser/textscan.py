@@ -63,6 +63,7 @@ _NOT_A_MENTION = re.compile(
 _CONTACT = re.compile(r"contact|mailto:|for (more|further)|send (an )?e-?mail to|write to|questions", re.IGNORECASE)
 _MESSAGE_ID_LOCAL = re.compile(r"^[0-9a-f.=_$-]{14,}$|^[0-9]{8,}\.|^[0-9a-f]{8,}[.-][0-9a-f]{4,}", re.IGNORECASE)
 _ALIAS_RE = re.compile(r"\((?:ultimately )?(?:generated|expanded|forwarded) from:? [^()]{0,300}\)", re.IGNORECASE)
+_TALK_RE = re.compile(r"^[ \t]*while talking to ", re.IGNORECASE | re.MULTILINE)
 _COLON_AFTER = re.compile(r">?\s*:")
 _LEADERS = re.compile(r"^[\s<>\"'*\-:•]*(?:(?:rcpt to|to|recipient|address|for|original-recipient|final-recipient|rfc822)\s*[:;]?\s*<?)?", re.IGNORECASE)
 
@@ -150,6 +151,16 @@ def scan(section: str, exclude: set[str]) -> list[tuple[str, str]]:
         pos = section.find("@", end)
     if not mentions:
         return []
+    # A Sendmail transcript block ("While talking to host: >>> RCPT ... <<< 550 ...") is
+    # about the recipient named after it: move that recipient's start back to the block.
+    talks = [m.start() for m in _TALK_RE.finditer(section)] if "alking to" in section else []
+    if talks:
+        moved = []
+        for k, (start, addr) in enumerate(mentions):
+            floor = mentions[k - 1][0] if k else -1
+            before = [t for t in talks if floor < t < start]
+            moved.append((before[0] if before else start, addr))
+        mentions = moved
     order: list[str] = []
     chunks: dict[str, list[str]] = {}
     for k, (start, addr) in enumerate(mentions):
