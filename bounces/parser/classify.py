@@ -217,7 +217,7 @@ def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = ""
     reason the status code names outright; then broad phrases (SECOND_PASS); then the code's
     class; then 'onhold' when there is text to go on, else 'undefined'.
     """
-    text = " ".join(diagnostic.lower().split())[:1000]  # the error is stated early; bound the scan
+    text = " ".join(diagnostic.lower().split())[:600]  # the error is stated early; bound the scan
     if status.startswith("2.") or action == "delivered":
         return "delivered"
     text = _unfold_reply(text)
