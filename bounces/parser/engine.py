@@ -86,7 +86,9 @@ def _parse(raw: bytes) -> BounceReport:
         if events:
             return _from_ses(report, events)
 
-    dsn, _ = rfc3464.find_dsn(parts)
+    dsn, per_message = rfc3464.find_dsn(parts)
+    if report.message_id is None and per_message.get("x-original-message-id"):
+        report.message_id = per_message["x-original-message-id"].strip("<> ") or None
     if dsn:
         report.recipients = _dsn_recipients(msg, original, dsn, section)
     elif _looks_like_bounce(msg, parts, section):

@@ -199,3 +199,29 @@ def test_classify_reads_codes_from_the_text_when_not_given():
 def test_classify_notaccept_is_hard_only_with_a_5xx_code():
     assert classify("5.1.10", "556", "Recipient address has null MX")[3] is True
     assert classify("4.3.2", "453", "System not accepting network messages")[3] is False
+
+
+def test_a_dsn_without_the_original_still_names_its_message_id():
+    raw = (b"From: MAILER-DAEMON@x.example\nTo: bounces+abc@lockline.example\n"
+           b"Subject: Delivery Status Notification\n"
+           b"Content-Type: multipart/report; report-type=delivery-status; boundary=B\n\n"
+           b"--B\nContent-Type: message/delivery-status\n\n"
+           b"Reporting-MTA: dns; x.example\nX-Original-Message-ID: <orig-1@lockline.example>\n\n"
+           b"Final-Recipient: rfc822; a@b.example\nAction: failed\nStatus: 5.1.1\n\n--B--\n")
+    report = parse(raw)
+    assert report.message_id == "orig-1@lockline.example"
+    assert report.verp_token == "abc"
+    assert [(r.address, r.reason, r.category) for r in report.recipients] == [("a@b.example", "userunknown", "hard")]
+
+
+def test_a_dsn_without_a_status_field_is_read_from_its_diagnostic_code():
+    raw = (b"From: MAILER-DAEMON@x.example\nSubject: Returned mail\n"
+           b"Content-Type: multipart/report; report-type=delivery-status; boundary=B\n\n"
+           b"--B\nContent-Type: text/plain\n\nDelivery failed.\n\n"
+           b"--B\nContent-Type: message/delivery-status\n\n"
+           b"Reporting-MTA: dns; x.example\n\n"
+           b"Final-Recipient: rfc822; full@b.example\nAction: failed\n"
+           b"Diagnostic-Code: smtp; 552 5.2.2 Mailbox full\n\n--B--\n")
+    rcpt = parse(raw).recipients[0]
+    assert (rcpt.status, rcpt.smtp_code, rcpt.reason, rcpt.hard, rcpt.category) == (
+        "5.2.2", "552", "mailboxfull", False, "soft")
