@@ -225,3 +225,33 @@ def test_a_dsn_without_a_status_field_is_read_from_its_diagnostic_code():
     rcpt = parse(raw).recipients[0]
     assert (rcpt.status, rcpt.smtp_code, rcpt.reason, rcpt.hard, rcpt.category) == (
         "5.2.2", "552", "mailboxfull", False, "soft")
+
+
+EXIM_DELAY = b"""\
+From: Mail Delivery System <Mailer-Daemon@mx.example.net>
+To: sender@lockline.example
+Subject: Warning: message 1abcde-000123-AB delayed 24 hours
+Auto-Submitted: auto-replied
+X-Failed-Recipients: slow@example.org
+
+This message was created automatically by mail delivery software.
+A message that you sent has not yet been delivered to one or more of its
+recipients after more than 24 hours on the queue on mx.example.net.
+
+The address to which the message has not yet been delivered is:
+
+  slow@example.org
+    host mx.example.org [192.0.2.1]: 451 4.7.1 Greylisted, please try again later
+
+No action is required on your part. Delivery attempts will continue for
+some time, and this warning may be repeated at intervals.
+"""
+
+
+def test_an_exim_delay_warning_without_a_dsn_is_a_transient_delay():
+    report = parse(EXIM_DELAY)
+    assert (report.kind, report.mta) == (Kind.DELAY, "exim")
+    rcpt = report.recipients[0]
+    assert (rcpt.address, rcpt.action, rcpt.status, rcpt.smtp_code) == ("slow@example.org", "delayed", "4.7.1", "451")
+    assert (rcpt.category, rcpt.detail, rcpt.hard) == ("transient", "greylisted", False)
+    assert rcpt.remote_mta == "mx.example.org"
