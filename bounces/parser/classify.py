@@ -99,8 +99,8 @@ def _build_anchor_index() -> tuple[Index, tuple[str, ...], Index]:
 
     1. A word with a separator on both sides inside the phrase ("is *over* quota") is a whole
        token of any text that holds the phrase: found by one set intersection.
-    2. Otherwise the phrase's longest word is a substring of such a text: found by one C-level
-       ``filter`` over these few anchors.
+    2. Otherwise one of the phrase's words (the one most phrases share, so there are few such
+       anchors) is a substring of such a text: found by one C-level ``filter`` over them.
     Either way a text is checked against the few phrases whose anchor it holds, instead of
     ~900 phrases per classification pass.
     """
@@ -123,7 +123,7 @@ def _build_anchor_index() -> tuple[Index, tuple[str, ...], Index]:
                 by_token.setdefault(anchor, []).append((reason, phrase))
                 continue
             words = [w for frag in fragments for w in _WORD_RE.findall(frag)]
-            anchor = max(words, key=len) if words else max(fragments, key=len)
+            anchor = max(words, key=lambda w: (usage.get(w, 0), len(w))) if words else max(fragments, key=len)
             by_substring.setdefault(anchor, []).append((reason, phrase))
     freeze = lambda d: {k: tuple(v) for k, v in d.items()}  # noqa: E731
     return freeze(by_token), tuple(by_substring), freeze(by_substring)

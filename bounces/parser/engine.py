@@ -206,7 +206,7 @@ def _recipient(address: str, action: str, status: str, diagnostic: str, diagnost
     if not remote_mta and ("host" in diagnostic or "server" in diagnostic or "mta" in diagnostic):
         m = _REMOTE_HOST_RE.search(diagnostic, 0, 600)
         remote_mta = m.group(1).lower() if m else ""
-    command = find_command(diagnostic) or (find_command(context[:2000]) if context else "")
+    command = find_command(diagnostic[:1000]) or (find_command(context[:2000]) if context else "")
     reason = family_reason or reason_for(status, smtp_code, diagnostic, action=action,
                                          diagnostic_type=diagnostic_type, command=command)
     reason, category, detail, hard = finish(reason, status, smtp_code, diagnostic)
