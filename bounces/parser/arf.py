@@ -18,45 +18,59 @@ class Feedback:
 
 
 def find_feedback(msg: Message, parts: list[Message], original: Message | None) -> Feedback | None:
-    """Return a Feedback when ``msg`` is a complaint, else None."""
+    """Return a Feedback when ``msg`` is a complaint, else None.
+
+    Recognised: RFC 5965 reports (a message/feedback-report part or report type), Microsoft
+    JMRP (X-HmXmrOriginalRecipient on the report or on the returned original) and Apple Mail's
+    unsubscribe message. Recipients: Original-Rcpt-To, else Removal-Recipient, else the JMRP
+    header, else the original's To; possibly none.
+    """
+    if header(msg, "X-Apple-Unsubscribe").lower() == "true":
+        # Apple Mail's one-click unsubscribe: an opt-out sent by the recipient themselves.
+        sender = clean_address(header(msg, "From"))
+        return Feedback(feedback_type="opt-out", recipients=[sender] if sender else [])
+    jmrp = header(msg, "X-HmXmrOriginalRecipient") or (
+        header(original, "X-HmXmrOriginalRecipient") if original is not None else "")
     report_part = next((p for p in parts if content_type(p) == "message/feedback-report"), None)
-    ctype_header = header(msg, "Content-Type").lower()
-    fields: dict[str, list[str]] = {}
-    if report_part is not None:
-        payload = report_part.get_payload()
-        if isinstance(payload, list):
-            for block in payload:
-                if isinstance(block, Message):
-                    for k, v in block.items():
-                        fields.setdefault(k.lower(), []).append(str(v).strip())
-        else:
-            for k, v in iter_fields(part_text(report_part)):
-                fields.setdefault(k, []).append(v)
-    elif "feedback-report" not in ctype_header:
-        if not _looks_like_fbl(msg):
-            return None
+    if report_part is None and not jmrp and "feedback-report" not in header(msg, "Content-Type").lower() \
+            and not _looks_like_fbl(msg):
+        return None
+    fields = _report_fields(report_part) if report_part is not None else {}
     fb = Feedback()
-    if fields.get("feedback-type"):
-        fb.feedback_type = fields["feedback-type"][0].split()[0].lower() if fields["feedback-type"][0] else "abuse"
+    kind = (fields.get("feedback-type") or [""])[0].split()
+    if kind:
+        fb.feedback_type = kind[0].lower()
     addrs: list[str] = []
     for key in ("original-rcpt-to", "removal-recipient"):
-        for v in fields.get(key, []):
-            a = clean_address(v)
-            if a and a not in addrs:
-                addrs.append(a)
+        for value in fields.get(key, []):
+            addr = clean_address(value)
+            if addr and addr not in addrs:
+                addrs.append(addr)
         if addrs:
             break
-    if not addrs:
-        hm = header(msg, "X-HmXmrOriginalRecipient")
-        if hm:
-            addrs.append(clean_address(hm))
+    if not addrs and jmrp:
+        addrs.append(clean_address(jmrp))
     if not addrs and original is not None:
-        for a in ADDRESS_RE.findall(header(original, "To")):
-            a = a.lower()
-            if a not in addrs:
-                addrs.append(a)
+        for addr in ADDRESS_RE.findall(header(original, "To")):
+            if addr.lower() not in addrs:
+                addrs.append(addr.lower())
     fb.recipients = [a for a in addrs if a]
     return fb
+
+
+def _report_fields(part: Message) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        for block in payload:
+            if isinstance(block, Message):
+                for k, v in block.items():
+                    fields.setdefault(k.lower(), []).append(str(v).strip())
+    else:
+        for k, v in iter_fields(part_text(part)):
+            if k:
+                fields.setdefault(k, []).append(v)
+    return fields
 
 
 def _looks_like_fbl(msg: Message) -> bool:

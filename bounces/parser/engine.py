@@ -8,15 +8,15 @@ Order of questions, each answered by its own module:
 
 from __future__ import annotations
 
-import email
 import re
 from email.message import Message
 
 from . import arf, autoreply, rfc3464, textscan
-from .classify import finish, find_reply_code, prefer_status, reason_for
+from .classify import find_command, finish, find_reply_code, prefer_status, reason_for
 from .message import (ADDRESS_RE, MAX_TEXT_CHARS, clean_address, content_type, header,
-                      leaf_parts, normalise, part_text, read_message, single_space)
-from .mta import detect
+                      header_map, leaf_parts, normalise, part_text, read_headers, read_message,
+                      single_space)
+from .mta import FAMILY_REASON, amazonses, detect
 from .report import BounceReport, Category, Kind, RecipientResult
 
 # parse_error values starting with this mean a bug in the parser, not a bad message.
@@ -38,7 +38,7 @@ _BOUNCE_SUBJECT_RE = re.compile(
     re.IGNORECASE,
 )
 _SYSTEM_SENDER_RE = re.compile(
-    r"mailer-daemon|postmaster|mail delivery|mail system|maildelivery|noreply-dmarc|"
+    r"mailer-daemon|post_?master|mail delivery|mail system|maildelivery|noreply-dmarc|"
     r"mdaemon|bounce|nobody@|root@|administrator",
     re.IGNORECASE,
 )
@@ -72,54 +72,29 @@ def _parse(raw: bytes) -> BounceReport:
     if not msg.keys():
         return BounceReport(parse_error="no header fields")
     parts = leaf_parts(msg)
-    text, rest = _report_text(msg, parts)
+    text = _report_text(msg, parts)
     section, quoted = textscan.error_section(text)
-    original = _original(parts, quoted or rest)
-    report = BounceReport()
-    report.mta = detect(msg, section.lower())
+    original = _original(parts, quoted)
+    report = BounceReport(mta=detect(msg, section.lower()))
     _fill_ids(report, msg, original, text)
 
     feedback = arf.find_feedback(msg, parts, original)
     if feedback is not None:
-        report.kind = Kind.COMPLAINT
-        report.feedback_type = feedback.feedback_type
-        report.mta = report.mta if report.mta and report.mta != "exim" else "arf"
-        for addr in feedback.recipients:
-            reason, category, detail, hard = finish("feedback", "", "", "")
-            report.recipients.append(RecipientResult(address=addr, reason=reason, category=category))
-        return report
+        return _complaint(report, feedback)
+    if "notificationType" in text or '"eventType"' in text:
+        events = amazonses.find_events(text)
+        if events:
+            return _from_ses(report, events)
 
-    exclude = _sender_addresses(msg, original)
     dsn, per_message = rfc3464.find_dsn(parts)
-    scanned = dict(textscan.scan(section, exclude)) if (dsn or _looks_like_bounce(msg, parts, section)) else {}
-    delay_text = bool(_DELAY_RE.search(section[:4000]))
+    if report.message_id is None and per_message.get("x-original-message-id"):
+        report.message_id = per_message["x-original-message-id"].strip("<> ") or None
     if dsn:
-        for d in dsn:
-            diagnostic = d.diagnostic or scanned.get(d.address, "") or scanned.get(d.original, "")
-            if not diagnostic and len(dsn) == 1 and scanned:
-                diagnostic = next(iter(scanned.values()))
-            report.recipients.append(_recipient(
-                d.address, d.action, d.status, diagnostic, d.diagnostic_type,
-                d.remote_mta, delay_text))
-    elif scanned or _looks_like_bounce(msg, parts, section):
-        failed = [clean_address(a) for a in header(msg, "X-Failed-Recipients").split(",")]
-        failed = [a for a in failed if a]
-        pairs = [(a, scanned.get(a, "")) for a in failed] if failed else list(scanned.items())
-        if not pairs and original is not None:
-            pairs = [(a.lower(), "") for a in ADDRESS_RE.findall(header(original, "To"))[:1]]
-        for addr, diagnostic in pairs:
-            if not diagnostic:
-                diagnostic = single_space(section)[:2000]
-            report.recipients.append(_recipient(addr, "", "", diagnostic, "", "", delay_text))
-
+        report.recipients = _dsn_recipients(msg, original, dsn, section)
+    elif _looks_like_bounce(msg, parts, section):
+        report.recipients = _prose_recipients(msg, original, section, report.mta)
     if report.recipients:
-        actions = {r.action for r in report.recipients}
-        if "failed" in actions:
-            report.kind = Kind.BOUNCE
-        elif "delayed" in actions:
-            report.kind = Kind.DELAY
-        else:
-            report.kind = Kind.NOT_BOUNCE
+        report.kind = _kind_of(report.recipients)
         return report
 
     if autoreply.is_auto_reply(msg):
@@ -128,12 +103,94 @@ def _parse(raw: bytes) -> BounceReport:
         if addr:
             report.recipients.append(RecipientResult(address=addr, reason="vacation", category=Category.NONE))
         report.original_subject = report.original_subject or header(msg, "Subject") or None
+    return report
+
+
+def _kind_of(recipients: list[RecipientResult]) -> str:
+    actions = {r.action for r in recipients}
+    if "failed" in actions:
+        return Kind.BOUNCE
+    if "delayed" in actions:
+        return Kind.DELAY
+    return Kind.NOT_BOUNCE  # only delivered/relayed/expanded: a success report
+
+
+def _complaint(report: BounceReport, feedback: arf.Feedback) -> BounceReport:
+    report.kind = Kind.COMPLAINT
+    report.feedback_type = feedback.feedback_type
+    # An MTA family found in a complaint is the relay's (e.g. Exim's delivery prose
+    # signature), not the reporter's; name the format instead unless a provider was found.
+    if report.mta in (None, "exim", "postfix", "sendmail", "qmail"):
+        report.mta = "arf"
+    for addr in feedback.recipients:
+        report.recipients.append(RecipientResult(address=addr, reason="feedback", category=Category.COMPLAINT))
+    return report
+
+
+def _is_delay_warning(section: str) -> bool:
+    head = section[:4000].lower()
+    return ("delay" in head or "warning" in head or "will" in head or "not yet been delivered" in head
+            or "has not been delivered" in head) and bool(_DELAY_RE.search(head))
+
+
+def _dsn_recipients(msg: Message, original: Message | None, dsn: list[rfc3464.DsnRecipient],
+                    section: str) -> list[RecipientResult]:
+    """Recipients from RFC 3464 fields, with the prose as fallback and context."""
+    # The prose is needed only for recipients without a Diagnostic-Code; otherwise the whole
+    # section serves as context naming the SMTP command.
+    scanned: dict[str, str] = {}
+    if not all(d.diagnostic for d in dsn):
+        scanned = dict(textscan.scan(section, _sender_addresses(msg, original)))
+    only = next(iter(scanned.values())) if len(dsn) == 1 and scanned else ""
+    delay = _is_delay_warning(section)
+    out = []
+    for d in dsn:
+        own = scanned.get(d.address, "") or scanned.get(d.original, "")
+        out.append(_recipient(d.address, d.action, d.status, d.diagnostic or own or only,
+                              d.diagnostic_type, d.remote_mta, delay, own or only or section[:4000]))
+    return out
+
+
+def _prose_recipients(msg: Message, original: Message | None, section: str,
+                      mta: str | None) -> list[RecipientResult]:
+    """Recipients of a bounce without RFC 3464 fields: named in its text or headers."""
+    scanned = dict(textscan.scan(section, _sender_addresses(msg, original)))
+    failed = [a for a in (clean_address(v) for v in header(msg, "X-Failed-Recipients").split(",")) if a]
+    # X-Failed-Recipients is authoritative, except when the text names as many other
+    # addresses and none of these: the header was rewritten (aliases), the text quotes
+    # the envelope.
+    if failed and not (len(scanned) == len(failed) and not set(failed) & set(scanned)):
+        pairs = [(a, scanned.get(a, "")) for a in failed]
+    else:
+        pairs = list(scanned.items())
+    if not pairs and original is not None:
+        pairs = [(a.lower(), "") for a in ADDRESS_RE.findall(header(original, "To"))[:1]]
+    delay = _is_delay_warning(section)
+    whole = single_space(section)[:2000]
+    family_reason = FAMILY_REASON.get(mta or "", "")
+    return [_recipient(addr, "", "", diagnostic or whole, "", "", delay, family_reason=family_reason)
+            for addr, diagnostic in pairs]
+
+
+def _from_ses(report: BounceReport, events: list) -> BounceReport:
+    report.mta = "amazonses"
+    if events[0].kind == "Complaint":
+        report.kind = Kind.COMPLAINT
+        report.feedback_type = events[0].feedback_type or "abuse"
+        for ev in events:
+            report.recipients.append(RecipientResult(address=ev.address, reason="feedback", category=Category.COMPLAINT))
         return report
+    for ev in events:
+        report.recipients.append(_recipient(ev.address, ev.action, ev.status, ev.diagnostic, "SMTP", ev.remote_mta, False))
+    actions = {r.action for r in report.recipients}
+    report.kind = Kind.BOUNCE if "failed" in actions else Kind.DELAY if "delayed" in actions else Kind.NOT_BOUNCE
     return report
 
 
 def _recipient(address: str, action: str, status: str, diagnostic: str, diagnostic_type: str,
-               remote_mta: str, delay_text: bool) -> RecipientResult:
+               remote_mta: str, delay_text: bool, context: str = "",
+               family_reason: str = "") -> RecipientResult:
+    """Build one recipient; ``context`` is the report's prose about it (for the SMTP command)."""
     diagnostic = single_space(diagnostic)[:2000]
     status = prefer_status(status, diagnostic)
     smtp_code = find_reply_code(diagnostic)
@@ -146,10 +203,12 @@ def _recipient(address: str, action: str, status: str, diagnostic: str, diagnost
             action = "failed"
     elif action in ("expired",):
         action = "failed"
-    if not remote_mta:
-        m = _REMOTE_HOST_RE.search(diagnostic)
+    if not remote_mta and ("host" in diagnostic or "server" in diagnostic or "mta" in diagnostic):
+        m = _REMOTE_HOST_RE.search(diagnostic, 0, 600)
         remote_mta = m.group(1).lower() if m else ""
-    reason = reason_for(status, smtp_code, diagnostic, action=action, diagnostic_type=diagnostic_type)
+    command = find_command(diagnostic[:1000]) or (find_command(context[:2000]) if context else "")
+    reason = family_reason or reason_for(status, smtp_code, diagnostic, action=action,
+                                         diagnostic_type=diagnostic_type, command=command)
     reason, category, detail, hard = finish(reason, status, smtp_code, diagnostic)
     if action == "delivered":
         category = Category.NONE
@@ -158,14 +217,14 @@ def _recipient(address: str, action: str, status: str, diagnostic: str, diagnost
                            reason=reason, detail=detail, hard=hard)
 
 
-def _report_text(msg: Message, parts: list[Message]) -> tuple[str, str]:
-    """The human-readable report text, and any text that follows it in other parts."""
+def _report_text(msg: Message, parts: list[Message]) -> str:
+    """The human-readable report: the text parts before the delivery-status part."""
     if not msg.is_multipart():
         ctype = content_type(msg)
         if ctype.startswith("message/"):
-            return "", ""
+            return ""
         text = part_text(msg)
-        return (_strip_html(text) if ctype == "text/html" else text), ""
+        return _strip_html(text) if ctype == "text/html" else text
     texts: list[str] = []
     for part in parts:
         ctype = content_type(part)
@@ -178,14 +237,21 @@ def _report_text(msg: Message, parts: list[Message]) -> tuple[str, str]:
         html = [p for p in parts if content_type(p) == "text/html"]
         if html:
             texts.append(_strip_html(part_text(html[0])))
-    return "\n".join(texts)[:MAX_TEXT_CHARS], ""
+    return "\n".join(texts)[:MAX_TEXT_CHARS]
 
 
 _TAG_RE = re.compile(r"<[^<>]{0,2000}>")
+_BREAK_RE = re.compile(r"(?i)<br\s*/?>|</p>|</div>|</tr>")
+# Prose that, next to a returned original message, marks a delivery report.
+_FAILURE_PROSE_RE = re.compile(
+    r"could not be delivered|undeliverable|delivery (has )?failed|was not delivered|"
+    r"permanent (error|failure)|mailbox (is )?full|unable to deliver|not be delivered|"
+    r"no such user|user unknown|invalid (user|recipient|address)", re.IGNORECASE)
+_CODE_RE = re.compile(r"\b[45]\d\d[ -]|\b[45]\.\d\.\d")
 
 
 def _strip_html(text: str) -> str:
-    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</tr>", "\n", text)
+    text = _BREAK_RE.sub("\n", text)
     return _TAG_RE.sub(" ", text).replace("&lt;", "<").replace("&gt;", ">").replace("&nbsp;", " ").replace("&amp;", "&")
 
 
@@ -207,33 +273,33 @@ def _original(parts: list[Message], quoted: str) -> Message | None:
 
 
 def _headers_from_text(text: str) -> Message | None:
-    lines = text[:32768].lstrip("\n").split("\n")
-    if lines and lines[0][:1] in (" ", "\t"):
-        lines = [ln.lstrip() for ln in lines]
+    """Headers of an original message quoted as text (its body is not needed)."""
     try:
-        return email.message_from_string("\n".join(lines))
+        return read_headers(text)
     except Exception:
         return None
 
 
 def _fill_ids(report: BounceReport, msg: Message, original: Message | None, text: str) -> None:
+    """Original Message-ID, subject and our correlation id; the VERP token of the bounce."""
     if original is not None:
-        mid = header(original, "Message-ID")
-        report.message_id = mid.strip().strip("<>").strip() or None if mid else None
+        report.message_id = header(original, "Message-ID").strip("<> ") or None
         report.original_subject = header(original, "Subject") or None
-        corr = header(original, "X-Lockline-Message-ID")
-        report.correlation = corr.strip("<> ") or None if corr else None
+        report.correlation = header(original, "X-Lockline-Message-ID").strip("<> ") or None
     if report.correlation is None:
-        m = _CORRELATION_RE.search(text)
+        has = "Lockline" in text or "lockline" in text or "LOCKLINE" in text
+        m = _CORRELATION_RE.search(text) if has else None
         if m:
             report.correlation = m.group(1)
-    if report.message_id is None:
+    if report.message_id is None and ("Message-" in text or "message-" in text or "MESSAGE-" in text):
         m = _MESSAGE_ID_RE.search(text)
         if m and m.group(1) != header(msg, "Message-ID").strip("<> "):
             report.message_id = m.group(1)
-    for name in ("To", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "Return-Path",
-                 "X-Original-Rcpt-To"):
-        m = _VERP_RE.search(header(msg, name))
+    headers = header_map(msg)
+    for name in ("to", "delivered-to", "x-original-to", "envelope-to", "x-envelope-to", "return-path",
+                 "x-original-rcpt-to"):
+        value = headers.get(name, "")
+        m = _VERP_RE.search(value) if "+" in value else None
         if m:
             report.verp_token = m.group(1)
             break
@@ -246,9 +312,11 @@ def _sender_addresses(msg: Message, original: Message | None) -> set[str]:
                           (original, ("From", "Return-Path", "Sender", "Reply-To"))):
         if source is None:
             continue
+        headers = header_map(source)
         for name in names:
-            for a in ADDRESS_RE.findall(header(source, name)):
-                out.add(a.lower())
+            value = headers.get(name.lower(), "")
+            if "@" in value:
+                out.update(a.lower() for a in ADDRESS_RE.findall(value))
     return out
 
 
@@ -262,10 +330,7 @@ def _looks_like_bounce(msg: Message, parts: list[Message], section: str) -> bool
     sender = header(msg, "From")
     if _SYSTEM_SENDER_RE.search(sender):
         return True
-    if header(msg, "Return-Path").strip() in ("<>", ""):
-        if _BOUNCE_SUBJECT_RE.search(header(msg, "Subject")):
-            return True
     if _BOUNCE_SUBJECT_RE.search(header(msg, "Subject")):
         return True
     return any(content_type(p) in _ORIGINAL_TYPES + _HEADER_ONLY_TYPES for p in parts) and bool(
-        re.search(r"\b[45]\d\d[ -]|\b[45]\.\d\.\d", section))
+        _CODE_RE.search(section) or _FAILURE_PROSE_RE.search(section[:4000]))

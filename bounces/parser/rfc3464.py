@@ -16,7 +16,7 @@ DSN_TYPES = frozenset({
     "message/delivery-status", "message/global-delivery-status", "text/delivery-status",
     "message/x-delivery-status",
 })
-_FIELD_RE = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40})\s*:\s?(.*)$")
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 _RECIPIENT_FIELDS = ("final-recipient", "original-recipient", "x-actual-recipient")
 _KNOWN = frozenset({
     "final-recipient", "original-recipient", "x-actual-recipient", "action", "status",
@@ -40,20 +40,28 @@ class DsnRecipient:
 
 
 def iter_fields(text: str):
-    """Yield (lower-case name, value) pairs from DSN field text, joining folded lines."""
+    """Yield (lower-case name, value) pairs from DSN field text, joining folded lines.
+
+    A blank line yields ("", "") so that callers can see block boundaries.
+    """
     name, value = None, []
     for line in text.split("\n"):
-        if line[:1] in (" ", "\t") and name is not None:
+        if line[:1] in (" ", "\t") and name is not None and line.strip():
             value.append(line.strip())
             continue
         if name is not None:
-            yield name, single_space(" ".join(value))
+            yield name, " ".join(" ".join(value).split())
             name, value = None, []
-        m = _FIELD_RE.match(line.strip())
-        if m:
-            name, value = m.group(1).lower(), [m.group(2)]
+        stripped = line.strip()
+        if not stripped:
+            yield "", ""
+            continue
+        field, sep, rest = stripped.partition(":")
+        field = field.rstrip()
+        if sep and 2 <= len(field) <= 41 and field[0].isalpha() and _NAME_CHARS.issuperset(field):
+            name, value = field.lower(), [rest.strip()]
     if name is not None:
-        yield name, single_space(" ".join(value))
+        yield name, " ".join(" ".join(value).split())
 
 
 def _fields_of_part(part: Message):
@@ -64,55 +72,82 @@ def _fields_of_part(part: Message):
             if isinstance(block, Message):
                 for k, v in block.items():
                     yield k.lower(), single_space(str(v))
+                yield "", ""
         return
     yield from iter_fields(part_text(part))
 
 
+def _blocks(fields):
+    block: list[tuple[str, str]] = []
+    for name, value in fields:
+        if not name:
+            if block:
+                yield block
+            block = []
+        else:
+            block.append((name, value))
+    if block:
+        yield block
+
+
 def recipients_from_fields(fields) -> tuple[list[DsnRecipient], dict[str, str]]:
-    """Group a field stream into recipients; return them with the per-message fields."""
+    """Group a field stream into recipients; return them with the per-message fields.
+
+    One block (blank-line separated) is one recipient; a block that repeats Final-Recipient
+    (writers that forget the blank line) is split there. Final-Recipient names the address,
+    Original-Recipient only when Final is missing.
+    """
     per_message: dict[str, str] = {}
     out: list[DsnRecipient] = []
-    cur: DsnRecipient | None = None
-    seen: set[str] = set()
-    for name, value in fields:
-        if name in _RECIPIENT_FIELDS:
-            addr = clean_address(value)
-            if cur is None or name in seen or (name == "original-recipient" and "final-recipient" in seen):
-                cur = DsnRecipient()
-                out.append(cur)
-                seen = set()
+    for block in _blocks(fields):
+        if not any(n in _RECIPIENT_FIELDS for n, _ in block):
+            for n, v in block:
+                per_message.setdefault(n, v)
+            continue
+        # Fields before the recipient field belong to it too (some writers put
+        # Diagnostic-Code and Status first); a repeated recipient field starts the next one.
+        cur = DsnRecipient()
+        out.append(cur)
+        seen: set[str] = set()
+        for name, value in block:
+            if name in _RECIPIENT_FIELDS:
+                if name in seen:
+                    cur = DsnRecipient()
+                    out.append(cur)
+                    seen = set()
+                seen.add(name)
+                addr = clean_address(value)
+                if name == "original-recipient":
+                    cur.original = addr
+                elif name == "final-recipient" or not cur.address:
+                    cur.address = addr or cur.address
+                continue
+            if name in seen and name in ("action", "status", "diagnostic-code"):
+                continue  # a duplicated field: the first one is the MTA's own
             seen.add(name)
-            if name == "original-recipient":
-                cur.original = addr
-            elif name == "final-recipient" or not cur.address:
-                cur.address = addr or cur.address
-            continue
-        if cur is None:
-            per_message.setdefault(name, value)
-            continue
-        if name in seen and name in ("action", "status", "diagnostic-code"):
-            continue  # a duplicated field: the first one is the MTA's own
-        seen.add(name)
-        if name == "action":
-            cur.action = value.lower().split(" ")[0].strip(";") if value else ""
-        elif name == "status":
-            cur.status = _status_value(value)
-        elif name == "diagnostic-code":
-            dtype, sep, rest = value.partition(";")
-            if sep and len(dtype) < 20 and " " not in dtype.strip():
-                cur.diagnostic_type, cur.diagnostic = dtype.strip().upper(), rest.strip()
-            else:
-                cur.diagnostic = value
-        elif name == "remote-mta":
-            cur.remote_mta = value.partition(";")[2].strip() if ";" in value else value
+            if name == "action":
+                cur.action = value.lower().split(" ")[0].strip(";") if value else ""
+            elif name == "status":
+                cur.status = _status_value(value)
+            elif name == "diagnostic-code":
+                dtype, sep, rest = value.partition(";")
+                if sep and len(dtype) < 20 and " " not in dtype.strip():
+                    cur.diagnostic_type, cur.diagnostic = dtype.strip().upper(), rest.strip()
+                else:
+                    cur.diagnostic = value
+            elif name == "remote-mta":
+                cur.remote_mta = value.partition(";")[2].strip() if ";" in value else value
     for r in out:
         if not r.address:
             r.address = r.original
     return [r for r in out if r.address], per_message
 
 
+_STATUS_RE = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
+
+
 def _status_value(value: str) -> str:
-    m = re.search(r"[245]\.\d{1,3}\.\d{1,3}", value)
+    m = _STATUS_RE.search(value)
     return m.group(0) if m else ""
 
 
@@ -128,13 +163,15 @@ def find_dsn(parts: list[Message]) -> tuple[list[DsnRecipient], dict[str, str]]:
                 return recips, per_msg
     for part in parts:
         ctype = content_type(part)
-        if not ctype.startswith("text/") or ctype in ("text/html", "text/rfc822-headers"):
+        # text parts, and a multipart whose boundary never appears (read as one text)
+        if not (ctype.startswith("text/") or (ctype.startswith("multipart/") and isinstance(part.get_payload(), str))) \
+                or ctype in ("text/html", "text/rfc822-headers"):
             continue
         text = part_text(part)
         low = text.lower()
         if "final-recipient:" in low or "original-recipient:" in low:
             recips, per_msg = recipients_from_fields(
-                (n, v) for n, v in iter_fields(text) if n in _KNOWN
+                (n, v) for n, v in iter_fields(text) if n in _KNOWN or not n
             )
             if recips:
                 return recips, per_msg

@@ -40,12 +40,31 @@ BOUNDARY_MARKERS = (
     "---- original mail ----",
     "text of the message follows",
 )
+_MARKER_KEYS = ("original", "copy", "follow", "unsent", "returned", "rfc822", "header", "below", "forwarded")
+_MARKERS_BY_KEY = tuple(
+    (key, tuple(m for m in BOUNDARY_MARKERS if key in m and not any(k in m for k in _MARKER_KEYS[:i])))
+    for i, key in enumerate(_MARKER_KEYS)
+)
+assert sum(len(ms) for _, ms in _MARKERS_BY_KEY) == len(BOUNDARY_MARKERS), "every marker needs a key"
 _HEADER_LINE = re.compile(
     r"^(received|return-path|message-id|dkim-signature|x-[a-z0-9-]+|from|to|subject|date|"
     r"mime-version|content-type|reply-to|arc-seal|authentication-results):\s", re.IGNORECASE
 )
+_HEADER_LINE_M = re.compile(_HEADER_LINE.pattern, re.IGNORECASE | re.MULTILINE)
+_TRACE_FIELDS = ("received", "return-path", "message-id", "dkim-signature")
 # Local parts that name the mail system, not a person; they count only at the start of a line.
-SYSTEM_LOCALPARTS = frozenset({"postmaster", "mailer-daemon", "abuse", "hostmaster", "webmaster", "root"})
+SYSTEM_LOCALPARTS = frozenset({"postmaster", "mailer-daemon", "abuse", "hostmaster", "webmaster", "root",
+                               "support", "help", "helpdesk", "noc"})
+# A line that is really a quoted header, or an invitation to write to someone, names nobody
+# who failed.
+_NOT_A_MENTION = re.compile(
+    r"^\s*(message-id|in-reply-to|references|x-[\w-]+|received|return-path|from|sender|reply-to|"
+    r"date|subject|envelope-from|by|id)\s*[:=]|^\s*\(?envelope-from\b", re.IGNORECASE)
+_CONTACT = re.compile(r"contact|mailto:|for (more|further)|send (an )?e-?mail to|write to|questions", re.IGNORECASE)
+_MESSAGE_ID_LOCAL = re.compile(r"^[0-9a-f.=_$-]{14,}$|^[0-9]{8,}\.|^[0-9a-f]{8,}[.-][0-9a-f]{4,}", re.IGNORECASE)
+_ALIAS_RE = re.compile(r"\((?:ultimately )?(?:generated|expanded|forwarded) from:? [^()]{0,300}\)", re.IGNORECASE)
+_TALK_RE = re.compile(r"^[ \t]*while talking to ", re.IGNORECASE | re.MULTILINE)
+_COLON_AFTER = re.compile(r">?\s*:")
 _LEADERS = re.compile(r"^[\s<>\"'*\-:•]*(?:(?:rcpt to|to|recipient|address|for|original-recipient|final-recipient|rfc822)\s*[:;]?\s*<?)?", re.IGNORECASE)
 
 
@@ -54,66 +73,109 @@ def error_section(text: str) -> tuple[str, str]:
     text = text[:MAX_TEXT_CHARS]
     low = text.lower()
     cut = len(text)
-    for marker in BOUNDARY_MARKERS:
-        i = low.find(marker)
-        if 0 <= i < cut:
-            cut = i
-    # No marker: the original begins with the first run of two header lines.
-    lines = text[:cut].split("\n")
-    pos = 0
-    for idx, line in enumerate(lines[:-1]):
-        if pos > 0 and _HEADER_LINE.match(line) and (
-            _HEADER_LINE.match(lines[idx + 1]) or lines[idx + 1][:1] in (" ", "\t")
-        ) and line.split(":", 1)[0].lower() in ("received", "return-path", "message-id", "dkim-signature", "from", "date"):
-            cut = pos
+    # Each marker holds one of a few key words; a text without the word skips its markers.
+    for key, markers in _MARKERS_BY_KEY:
+        if key in low:
+            for marker in markers:
+                i = low.find(marker, 0, cut)
+                if 0 <= i < cut:
+                    cut = i
+    # No marker: the original begins where a block of header lines starts: one that opens
+    # with a trace/identity field, or any run of four header lines. Candidates come from one
+    # multi-line regex scan; only they are examined line by line.
+    for m in _HEADER_LINE_M.finditer(text, 1, cut):
+        start = m.start()
+        if text[start - 1] != "\n":
+            continue
+        name = m.group(1).lower()
+        following = text[start:min(cut, start + 4096)].split("\n", 4)[1:4]
+        run = 1
+        for nxt in following:
+            if _HEADER_LINE.match(nxt) or nxt[:1] in (" ", "\t"):
+                run += 1
+            else:
+                break
+        if (name in _TRACE_FIELDS and run >= 2) or run >= 4:
+            cut = start
             break
-        pos += len(line) + 1
     head = text[:cut]
     rest = text[cut:]
     nl = rest.find("\n")
     return head, (rest[nl + 1:] if nl >= 0 else "")
 
 
+def _recipient_in_line(line: str, exclude: set[str]) -> str | None:
+    """The recipient a line names, or None (sender, postmaster, message-id, contact...)."""
+    # "(expanded from <alias>)" names where the recipient came from, not a recipient.
+    probe = _ALIAS_RE.sub("", line) if "from" in line else line
+    if _NOT_A_MENTION.match(probe):
+        return None
+    matches = list(ADDRESS_RE.finditer(probe))
+    if len(matches) > 1:
+        # "Name addr <addr2>": the bracketed one is the envelope address.
+        matches.sort(key=lambda m: not (probe[m.start() - 1: m.start()] == "<"))
+    for m in matches:
+        addr = m.group(0).lower().strip(".#")
+        local = addr.split("@", 1)[0]
+        at_start = _LEADERS.match(probe).end() >= m.start()
+        if addr in exclude and not (at_start and _COLON_AFTER.match(probe, m.end())):
+            continue  # the sender; unless "<addr>:" leads the line (qmail/Postfix recipient)
+        if not at_start and (local in SYSTEM_LOCALPARTS or _CONTACT.search(probe)):
+            continue
+        if _MESSAGE_ID_LOCAL.match(local):
+            continue
+        if addr.startswith("bounces+") or addr.startswith("mailer-daemon"):
+            continue
+        return addr
+    return None
+
+
 def scan(section: str, exclude: set[str]) -> list[tuple[str, str]]:
     """Return [(address, error text)] in order of first mention.
 
-    Each non-empty line is attributed to the most recently mentioned recipient; lines before
-    the first mention form a preamble that is used for recipients that got no text.
+    Each line is attributed to the most recently mentioned recipient; the lines before the
+    first mention form a preamble, prepended for a lone recipient or one that got no text.
+    Only lines holding an "@" are examined (found with str.find), so the cost follows the
+    number of addresses, not the length of the text.
     """
+    mentions: list[tuple[int, str]] = []  # (line start, recipient)
+    pos = section.find("@")
+    while pos >= 0:
+        start = section.rfind("\n", 0, pos) + 1
+        end = section.find("\n", pos)
+        if end < 0:
+            end = len(section)
+        addr = _recipient_in_line(section[start:end].strip(), exclude)
+        if addr is not None:
+            mentions.append((start, addr))
+        pos = section.find("@", end)
+    if not mentions:
+        return []
+    # A Sendmail transcript block ("While talking to host: >>> RCPT ... <<< 550 ...") is
+    # about the recipient named after it: move that recipient's start back to the block.
+    talks = [m.start() for m in _TALK_RE.finditer(section)] if "alking to" in section else []
+    if talks:
+        moved = []
+        for k, (start, addr) in enumerate(mentions):
+            floor = mentions[k - 1][0] if k else -1
+            before = [t for t in talks if floor < t < start]
+            moved.append((before[0] if before else start, addr))
+        mentions = moved
     order: list[str] = []
-    texts: dict[str, list[str]] = {}
-    current: str | None = None
-    preamble: list[str] = []
-    for raw_line in section.split("\n"):
-        line = raw_line.strip()
-        if not line:
-            continue
-        found = None
-        for m in ADDRESS_RE.finditer(line):
-            addr = m.group(0).lower().strip(".")
-            if addr in exclude:
-                continue
-            local = addr.split("@", 1)[0]
-            at_start = _LEADERS.match(line).end() >= m.start()
-            if local in SYSTEM_LOCALPARTS and not at_start:
-                continue
-            if addr.startswith("bounces+") or addr.startswith("mailer-daemon"):
-                continue
-            found = addr
-            break
-        if found is not None:
-            if found not in texts:
-                order.append(found)
-                texts[found] = []
-            current = found
-        if current is None:
-            preamble.append(line)
-        else:
-            texts[current].append(line)
+    chunks: dict[str, list[str]] = {}
+    for k, (start, addr) in enumerate(mentions):
+        stop = mentions[k + 1][0] if k + 1 < len(mentions) else len(section)
+        if addr not in chunks:
+            order.append(addr)
+            chunks[addr] = []
+        chunks[addr].append(section[start:stop])
+    preamble = " ".join(section[: mentions[0][0]].split())
     out = []
     for addr in order:
-        body = " ".join(texts[addr])
-        if len(texts[addr]) <= 1 and preamble:
-            body = " ".join(preamble) + " " + body
-        out.append((addr, " ".join(body.split())))
+        body = " ".join(" ".join(chunks[addr]).split())
+        lines = sum(1 for c in chunks[addr] for ln in c.split("\n") if ln.strip())
+        if preamble and (lines <= 1 or len(order) == 1):
+            # own text first: classification reads the first part of long diagnostics
+            body = body + " " + preamble
+        out.append((addr, body))
     return out

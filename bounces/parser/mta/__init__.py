@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from email.message import Message
 
-from ..message import header
+from ..message import header_map
 
 # (family, header name or "" for body, lower-case substring). First match wins, so the more
 # specific signatures come first.
@@ -19,7 +19,7 @@ SIGNATURES: tuple[tuple[str, str, str], ...] = (
     ("amazonworkmail", "x-mailer", "amazon workmail"),
     ("sendgrid", "return-path", "sendgrid"),
     ("sendgrid", "from", "sendgrid"),
-    ("googlegroups", "x-google-smtp-source", "") ,
+    ("googlegroups", "x-failed-recipients", "@googlegroups.com"),
     ("gmail", "from", "mailer-daemon@googlemail.com"),
     ("gmail", "from", "@google.com"),
     ("office365", "x-ms-exchange-crosstenant-originalarrivaltime", ""),
@@ -70,11 +70,18 @@ SIGNATURES: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# Families whose every bounce means one thing, whatever the (localised) text says.
+FAMILY_REASON = {
+    "googlegroups": "rejected",  # "you may not post to this group": the sender is refused
+}
+
+
 def detect(msg: Message, body_low: str) -> str | None:
     """Return the family name of the MTA that wrote ``msg``, or None when unknown."""
+    headers = header_map(msg)
     for family, name, needle in SIGNATURES:
         if name:
-            value = header(msg, name)
+            value = headers.get(name)
             if not value:
                 continue
             if not needle or needle in value.lower():
