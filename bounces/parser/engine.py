@@ -89,9 +89,10 @@ def _parse(raw: bytes) -> BounceReport:
     dsn, per_message = rfc3464.find_dsn(parts)
     if report.message_id is None and per_message.get("x-original-message-id"):
         report.message_id = per_message["x-original-message-id"].strip("<> ") or None
+    bounce_like = bool(dsn) or _looks_like_bounce(msg, parts, section)
     if dsn:
         report.recipients = _dsn_recipients(msg, original, dsn, section)
-    elif _looks_like_bounce(msg, parts, section):
+    elif bounce_like:
         report.recipients = _prose_recipients(msg, original, section, report.mta)
     if report.recipients:
         report.kind = _kind_of(report.recipients)
@@ -103,6 +104,11 @@ def _parse(raw: bytes) -> BounceReport:
         if addr:
             report.recipients.append(RecipientResult(address=addr, reason="vacation", category=Category.NONE))
         report.original_subject = report.original_subject or header(msg, "Subject") or None
+    elif bounce_like:
+        # A mailer daemon's report we could not read: say so, so that it is kept for a person
+        # rather than dropped as ordinary mail.
+        report.kind = Kind.BOUNCE
+        report.parse_error = "a bounce, but no failed recipient could be found in it"
     return report
 
 

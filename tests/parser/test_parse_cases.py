@@ -255,3 +255,10 @@ def test_an_exim_delay_warning_without_a_dsn_is_a_transient_delay():
     assert (rcpt.address, rcpt.action, rcpt.status, rcpt.smtp_code) == ("slow@example.org", "delayed", "4.7.1", "451")
     assert (rcpt.category, rcpt.detail, rcpt.hard) == ("transient", "greylisted", False)
     assert rcpt.remote_mta == "mx.example.org"
+
+def test_a_mailer_daemon_report_naming_no_recipient_is_a_bounce_with_an_error_not_ordinary_mail():
+    raw = (b"From: MAILER-DAEMON@example.org\nSubject: Undelivered Mail Returned to Sender\n"
+           b"Content-Type: text/plain\n\nYour message could not be delivered.\n")
+    report = parse(raw)
+    assert report.kind == "bounce" and report.recipients == []
+    assert report.parse_error
