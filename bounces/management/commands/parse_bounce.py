@@ -1,6 +1,6 @@
 import json
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from bounces.parser import parse
 
@@ -18,12 +18,14 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", dest="as_json", help="One JSON object per line per file.")
 
     def handle(self, *args, files, as_json: bool, **options):
+        unreadable = []
         for path in files:
             try:
                 with open(path, "rb") as handle:
                     report = parse(handle.read())
             except OSError as exc:
                 self.stderr.write(f"{path}: {exc.strerror or exc}")
+                unreadable.append(path)
                 continue
             recipients = [
                 {
@@ -51,6 +53,8 @@ class Command(BaseCommand):
                 )
             if report.message_id:
                 self.stdout.write(f"  original Message-ID: {report.message_id}")
+        if unreadable:
+            raise CommandError(f"{len(unreadable)} file(s) could not be read")
 
 
 def _dumps(obj) -> str:
