@@ -48,3 +48,49 @@ def message_match(
             .first()
         )
     return None
+
+
+def message_match_many(
+    *,
+    lookups: list[tuple[int | None, int | None, str, str]],
+) -> list[Message | None]:
+    """``message_match`` for many ESP events in at most three queries; one result per lookup.
+
+    Each lookup is (pk from a verified token, pk claimed by unsigned metadata, ESP message id,
+    recipient). Tried in order of certainty: the token's message; the claimed message if it
+    was sent to that recipient; the ESP's message id (with or without angle brackets); the
+    recipient's most recent message within RECENT_MATCH_WINDOW. Messages are loaded without
+    their relations: callers use the ``*_id`` fields.
+    """
+    fields = ("id", "lead_id", "campaign_id", "prompt_version_id", "to_email", "esp_message_id", "created_at")
+    messages = Message.objects.only(*fields)
+    results: list[Message | None] = [None] * len(lookups)
+    pks = {pk for token_pk, claimed_pk, _, _ in lookups for pk in (token_pk, claimed_pk) if pk is not None}
+    by_pk = {m.pk: m for m in messages.filter(pk__in=pks)} if pks else {}
+    for i, (token_pk, claimed_pk, _, email) in enumerate(lookups):
+        found = by_pk.get(token_pk)
+        if found is None and claimed_pk in by_pk and by_pk[claimed_pk].to_email == normalize_email(email):
+            found = by_pk[claimed_pk]
+        results[i] = found
+    esp_ids = {
+        variant
+        for i, (_, _, esp_id, _) in enumerate(lookups)
+        if results[i] is None and esp_id
+        for variant in (esp_id, esp_id.strip("<>"), f"<{esp_id.strip('<>')}>")
+    }
+    if esp_ids:
+        by_esp_id = {m.esp_message_id: m for m in messages.filter(esp_message_id__in=esp_ids)}
+        for i, (_, _, esp_id, _) in enumerate(lookups):
+            if results[i] is None and esp_id:
+                bare = esp_id.strip("<>")
+                results[i] = by_esp_id.get(esp_id) or by_esp_id.get(bare) or by_esp_id.get(f"<{bare}>")
+    emails = {normalize_email(email) for i, (_, _, _, email) in enumerate(lookups) if results[i] is None and email}
+    if emails:
+        latest: dict[str, Message] = {}
+        recent = messages.filter(to_email__in=emails, created_at__gte=timezone.now() - RECENT_MATCH_WINDOW)
+        for m in recent.order_by("to_email", "-created_at"):
+            latest.setdefault(m.to_email, m)
+        for i, (_, _, _, email) in enumerate(lookups):
+            if results[i] is None and email:
+                results[i] = latest.get(normalize_email(email))
+    return results

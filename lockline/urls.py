@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 admin.site.site_header = "Lockline"
 admin.site.site_title = "Lockline"
@@ -7,4 +7,8 @@ admin.site.index_title = "Outreach, bounces and suppressions"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # ESP tracking webhooks: Lockline's batched views first, at Anymail's own URLs; Anymail's
+    # urls still serve its inbound webhooks.
+    path("anymail/", include(("bounces.esp.urls", "lockline_webhooks"))),
+    path("anymail/", include("anymail.urls")),
 ]
