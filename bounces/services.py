@@ -189,7 +189,9 @@ def bounce_record_many(*, events: list[BounceEvent]) -> list[BounceRecordResult]
     first_by_key: dict[str, BounceEvent] = {}
     for e in events:
         first_by_key.setdefault(e.dedupe_key, e)
-    candidates = list(first_by_key.values())
+    # Inserted in key order: two requests carrying overlapping events then lock the unique
+    # index entries in the same order and wait for each other instead of deadlocking.
+    candidates = sorted(first_by_key.values(), key=lambda e: e.dedupe_key)
     with transaction.atomic():
         # Insert first and let the unique keys decide (no check-then-insert race): concurrent
         # deliveries of one event wait on the unique index, and only one of them inserts.
@@ -377,7 +379,7 @@ def suppression_create_many(*, requests: list[SuppressionRequest]) -> list[Suppr
                 )
         for why, pks in lifts.items():
             Suppression.objects.filter(pk__in=pks).update(lifted_at=now, lift_reason=why)
-        new = [s for s in current.values() if s.pk is None]
+        new = sorted((s for s in current.values() if s.pk is None), key=lambda s: s.email)
         inserted = dict((email, pk) for pk, email in insert_ignoring_conflicts(new, returning=("id", "email")))
         lost = []
         for s in new:

@@ -124,7 +124,8 @@ def _engagement_record(engaged: list[TrackingDraft], message_of: dict) -> int:
             esp_event_type=d.esp_event_type, click_url=d.click_url, user_agent=d.user_agent,
             dedupe_key=d.dedupe_key, raw=d.raw, occurred_at=d.occurred_at,
         ))
-    inserted = {key for (key,) in insert_ignoring_conflicts(list(rows.values()), returning=("dedupe_key",))}
+    ordered = [rows[key] for key in sorted(rows)]  # key order: see bounce_record_many
+    inserted = {key for (key,) in insert_ignoring_conflicts(ordered, returning=("dedupe_key",))}
     delivered: dict[int, object] = {}
     for key in inserted:
         row = rows[key]
@@ -149,4 +150,4 @@ def _flags_record(flags: list[TrackingDraft]) -> int:
             esp_name=d.esp_name[:32], esp_event_type=d.esp_event_type[:64], problem=d.problem,
             dedupe_key=d.dedupe_key, raw=d.raw,
         ))
-    return len(insert_ignoring_conflicts(list(rows.values()), returning=("id",)))
+    return len(insert_ignoring_conflicts([rows[key] for key in sorted(rows)], returning=("id",)))
