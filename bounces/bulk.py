@@ -39,7 +39,8 @@ def insert_ignoring_conflicts(objs: Sequence[models.Model], *, returning: Sequen
             params: list = []
             for obj in chunk:
                 for field in fields:
-                    params.append(field.get_db_prep_save(field.pre_save(obj, True), connection))
+                    value = field.get_db_prep_save(field.pre_save(obj, True), connection)
+                    params.append(storable_text(value) if isinstance(value, str) else value)
             sql = (
                 f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES "
                 + ", ".join([row_sql] * len(chunk))
@@ -48,3 +49,16 @@ def insert_ignoring_conflicts(objs: Sequence[models.Model], *, returning: Sequen
             cursor.execute(sql, params)
             out.extend(cursor.fetchall())
     return out
+
+
+def storable_text(text: str) -> str:
+    """Text PostgreSQL can store: no NUL characters, no lone surrogates (both arrive from ESP
+    JSON as \\u0000 and \\ud800 escapes). Anything else is kept exactly."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", "replace").decode("utf-8")
+    return text

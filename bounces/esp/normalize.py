@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from bounces.bulk import storable_text
 from bounces.esp.status import find_smtp_code, find_status, generic_verdict, status_verdict
 from bounces.esp.verdicts import IGNORE, UNKNOWN, esp_verdict
 from bounces.models import BounceCategory as Category
@@ -94,14 +95,14 @@ def _draft(event, esp_name: str, now: datetime) -> TrackingDraft:
         return flag_draft(esp_name=esp_name, problem=f"unknown event type {verdict.label!r}", raw=raw,
                           esp_event_type=verdict.label)
     email = normalize_email(event.recipient if isinstance(event.recipient, str) else "")
-    if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
+    if "@" not in email or len(email) > 254 or not email.isprintable() or " " in email or storable_text(email) != email:
         return flag_draft(esp_name=esp_name, problem=f"no usable recipient ({event.recipient!r:.100})", raw=raw,
                           esp_event_type=verdict.label)
     timestamp = event.timestamp if isinstance(event.timestamp, datetime) else None
     if timestamp is not None and timestamp.tzinfo is None:
         timestamp = timestamp.replace(tzinfo=timezone.utc)
     esp_message_id = event.message_id if isinstance(event.message_id, (str, int)) else ""
-    esp_message_id = str(esp_message_id).strip()[:255]
+    esp_message_id = storable_text(str(esp_message_id).strip()[:255])
     draft = TrackingDraft(
         kind=ENGAGEMENT if verdict.kind in Engagement.values else BOUNCE,
         esp_name=esp_name,
@@ -109,7 +110,7 @@ def _draft(event, esp_name: str, now: datetime) -> TrackingDraft:
         email=email,
         occurred_at=timestamp or now,
         remote_mta=verdict.remote_mta[:255],
-        esp_event_id=(verdict.event_id or None) and f"{verdict.event_id}:{email}"[:255],
+        esp_event_id=(verdict.event_id or None) and storable_text(f"{verdict.event_id}:{email}"[:255]),
         esp_message_id=esp_message_id,
         raw=raw,
     )

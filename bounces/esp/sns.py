@@ -116,7 +116,7 @@ def string_to_sign(message: dict) -> bytes:
         if not isinstance(value, str):
             raise AnymailWebhookValidationFailure(f"SNS field {key} is not a string")
         lines.append(f"{key}\n{value}\n")
-    return "".join(lines).encode()
+    return "".join(lines).encode("utf-8", "surrogatepass")
 
 
 def verify(message: object) -> None:
