@@ -150,8 +150,9 @@ def bounce_event_build(*, message: Message | None = None, lead: Lead | None = No
     """
     email = normalize_email(fields.pop("email"))
     event = BounceEvent(
-        lead=message.lead if message else lead,
-        message=message,
+        # Ids, not instances: a message loaded without its relations must not cost a query.
+        lead_id=message.lead_id if message else (lead.pk if lead else None),
+        message_id=message.pk if message else None,
         campaign_id=message.campaign_id if message else None,
         prompt_version_id=message.prompt_version_id if message else None,
         email=email[:254],
@@ -185,7 +186,7 @@ def bounce_record_many(*, events: list[BounceEvent]) -> list[BounceRecordResult]
         leads = {lead.email: lead for lead in Lead.objects.filter(email__in=unlinked)}
         for e in events:
             if e.lead_id is None and e.email in leads:
-                e.lead = leads[e.email]
+                e.lead_id = leads[e.email].pk
     first_by_key: dict[str, BounceEvent] = {}
     for e in events:
         first_by_key.setdefault(e.dedupe_key, e)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.utils import timezone
 
@@ -50,23 +51,35 @@ def message_match(
     return None
 
 
+class MessageRef(NamedTuple):
+    """The ids an ESP event needs from its message; ``pk`` like a model's."""
+
+    pk: int
+    lead_id: int
+    campaign_id: int
+    prompt_version_id: int
+    to_email: str
+    esp_message_id: str | None
+    created_at: datetime
+
+
 def message_match_many(
     *,
     lookups: list[tuple[int | None, int | None, str, str]],
-) -> list[Message | None]:
+) -> list[MessageRef | None]:
     """``message_match`` for many ESP events in at most three queries; one result per lookup.
 
     Each lookup is (pk from a verified token, pk claimed by unsigned metadata, ESP message id,
     recipient). Tried in order of certainty: the token's message; the claimed message if it
     was sent to that recipient; the ESP's message id (with or without angle brackets); the
-    recipient's most recent message within RECENT_MATCH_WINDOW. Messages are loaded without
-    their relations: callers use the ``*_id`` fields.
+    recipient's most recent message within RECENT_MATCH_WINDOW. Returns MessageRefs (the ids
+    a recorded event links to), not Message instances.
     """
-    fields = ("id", "lead_id", "campaign_id", "prompt_version_id", "to_email", "esp_message_id", "created_at")
-    messages = Message.objects.only(*fields)
-    results: list[Message | None] = [None] * len(lookups)
+    # Plain rows, not model instances: a webhook batch matches a thousand messages at once.
+    messages = Message.objects.values_list(*MessageRef._fields).order_by()
+    results: list[MessageRef | None] = [None] * len(lookups)
     pks = {pk for token_pk, claimed_pk, _, _ in lookups for pk in (token_pk, claimed_pk) if pk is not None}
-    by_pk = {m.pk: m for m in messages.filter(pk__in=pks)} if pks else {}
+    by_pk = {row[0]: MessageRef(*row) for row in messages.filter(pk__in=pks)} if pks else {}
     for i, (token_pk, claimed_pk, _, email) in enumerate(lookups):
         found = by_pk.get(token_pk)
         if found is None and claimed_pk in by_pk and by_pk[claimed_pk].to_email == normalize_email(email):
@@ -79,17 +92,17 @@ def message_match_many(
         for variant in (esp_id, esp_id.strip("<>"), f"<{esp_id.strip('<>')}>")
     }
     if esp_ids:
-        by_esp_id = {m.esp_message_id: m for m in messages.filter(esp_message_id__in=esp_ids)}
+        by_esp_id = {row[5]: MessageRef(*row) for row in messages.filter(esp_message_id__in=esp_ids)}
         for i, (_, _, esp_id, _) in enumerate(lookups):
             if results[i] is None and esp_id:
                 bare = esp_id.strip("<>")
                 results[i] = by_esp_id.get(esp_id) or by_esp_id.get(bare) or by_esp_id.get(f"<{bare}>")
     emails = {normalize_email(email) for i, (_, _, _, email) in enumerate(lookups) if results[i] is None and email}
     if emails:
-        latest: dict[str, Message] = {}
+        latest: dict[str, MessageRef] = {}
         recent = messages.filter(to_email__in=emails, created_at__gte=timezone.now() - RECENT_MATCH_WINDOW)
-        for m in recent.order_by("to_email", "-created_at"):
-            latest.setdefault(m.to_email, m)
+        for row in recent.order_by("to_email", "-created_at"):
+            latest.setdefault(row[4], MessageRef(*row))
         for i, (_, _, _, email) in enumerate(lookups):
             if results[i] is None and email:
                 results[i] = latest.get(normalize_email(email))
