@@ -193,7 +193,10 @@ def bounce_record_many(*, events: list[BounceEvent]) -> list[BounceRecordResult]
     # Inserted in key order: two requests carrying overlapping events then lock the unique
     # index entries in the same order and wait for each other instead of deadlocking.
     candidates = sorted(first_by_key.values(), key=lambda e: e.dedupe_key)
-    with transaction.atomic():
+    # No savepoint when nested: nothing in here catches a database error, so a failure rolls
+    # back the caller's whole transaction anyway, and two savepoint round trips per call
+    # would double the queries of a one-event webhook post.
+    with transaction.atomic(savepoint=False):
         # Insert first and let the unique keys decide (no check-then-insert race): concurrent
         # deliveries of one event wait on the unique index, and only one of them inserts.
         inserted = dict(
@@ -355,7 +358,7 @@ def suppression_create_many(*, requests: list[SuppressionRequest]) -> list[Suppr
     if not requests:
         return []
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # see bounce_record_many
         emails = sorted({normalize_email(r.email) for r in requests})
         # Locked in address order so two batches touching the same addresses cannot deadlock.
         current: dict[str, Suppression] = {

@@ -80,6 +80,8 @@ def tracking_events_record(*, drafts: list[TrackingDraft]) -> TrackingSummary:
     engaged = [d for d in drafts if d.kind == ENGAGEMENT]
     flags = [d for d in drafts if d.kind in (FLAG, STALE)]
     linked = bounces + engaged
+    if not (linked or flags):
+        return TrackingSummary(ignored=len(drafts))
     with transaction.atomic():
         matches = message_match_many(
             lookups=[(d.message_pk, d.claimed_message_pk, d.esp_message_id, d.email) for d in linked]

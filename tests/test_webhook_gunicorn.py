@@ -41,12 +41,12 @@ def server(settings):
         cwd=ROOT, env=env, pass_fds=[listener.fileno()],
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:
         try:
-            requests.head(f"{base}/anymail/postmark/tracking/", timeout=1)
+            requests.head(f"{base}/anymail/postmark/tracking/", timeout=5)
             break
-        except requests.ConnectionError:
+        except requests.RequestException:  # the socket listens before a worker has booted
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
                 raise RuntimeError("gunicorn did not start")
