@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.html import format_html
 
-from bounces.models import BounceEvent, Suppression
+from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent, Suppression
 from bounces.services import suppression_lift
 from lockline.admin_actions import confirm_with_reason
 
@@ -9,7 +9,7 @@ from lockline.admin_actions import confirm_with_reason
 @admin.register(BounceEvent)
 class BounceEventAdmin(admin.ModelAdmin):
     list_display = ["occurred_at", "email", "category", "reason", "status", "smtp_code", "source", "esp_name", "campaign", "prompt_version"]
-    list_filter = ["category", "source", "reason", "esp_name", "campaign", "prompt_version", "recipient_domain"]
+    list_filter = ["category", "source", "reason", "esp_name", "esp_category", "campaign", "prompt_version", "recipient_domain"]
     search_fields = ["email", "diagnostic", "esp_event_id", "message__message_id"]
     list_select_related = ["campaign", "prompt_version"]
     date_hierarchy = "occurred_at"
@@ -78,3 +78,30 @@ class SuppressionAdmin(admin.ModelAdmin):
             self, request, queryset.filter(lifted_at__isnull=True), title="Lift suppressions",
             perform=lambda obj, reason, by: suppression_lift(suppression=obj, reason=reason, by=by),
         )
+
+
+class _ReadOnlyEvidence(admin.ModelAdmin):
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EngagementEvent)
+class EngagementEventAdmin(_ReadOnlyEvidence):
+    list_display = ["occurred_at", "email", "event_type", "esp_name", "campaign", "prompt_version"]
+    list_filter = ["event_type", "esp_name", "campaign", "prompt_version"]
+    search_fields = ["email", "esp_event_id"]
+    list_select_related = ["campaign", "prompt_version"]
+    date_hierarchy = "occurred_at"
+
+
+@admin.register(FlaggedWebhookEvent)
+class FlaggedWebhookEventAdmin(_ReadOnlyEvidence):
+    list_display = ["received_at", "esp_name", "esp_event_type", "problem"]
+    list_filter = ["esp_name"]
+    search_fields = ["problem", "raw"]
