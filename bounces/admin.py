@@ -6,16 +6,10 @@ from bounces.services import suppression_lift
 from lockline.admin_actions import confirm_with_reason
 
 
-@admin.register(BounceEvent)
-class BounceEventAdmin(admin.ModelAdmin):
-    list_display = ["occurred_at", "email", "category", "reason", "status", "smtp_code", "source", "esp_name", "campaign", "prompt_version"]
-    list_filter = ["category", "source", "reason", "esp_name", "esp_category", "campaign", "prompt_version", "recipient_domain"]
-    search_fields = ["email", "diagnostic", "esp_event_id", "message__message_id"]
-    list_select_related = ["campaign", "prompt_version"]
-    date_hierarchy = "occurred_at"
+class _ReadOnlyEvidence(admin.ModelAdmin):
+    """Evidence: what the server or ESP said stays exactly as received."""
 
     def get_readonly_fields(self, request, obj=None):
-        # Evidence: what the server or ESP said stays exactly as received.
         return [f.name for f in self.model._meta.fields]
 
     def has_add_permission(self, request):
@@ -23,6 +17,15 @@ class BounceEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(BounceEvent)
+class BounceEventAdmin(_ReadOnlyEvidence):
+    list_display = ["occurred_at", "email", "category", "reason", "status", "smtp_code", "source", "esp_name", "campaign", "prompt_version"]
+    list_filter = ["category", "source", "reason", "esp_name", "esp_category", "campaign", "prompt_version", "recipient_domain"]
+    search_fields = ["email", "diagnostic", "esp_event_id", "message__message_id"]
+    list_select_related = ["campaign", "prompt_version"]
+    date_hierarchy = "occurred_at"
 
 
 class ActiveFilter(admin.SimpleListFilter):
@@ -78,17 +81,6 @@ class SuppressionAdmin(admin.ModelAdmin):
             self, request, queryset.filter(lifted_at__isnull=True), title="Lift suppressions",
             perform=lambda obj, reason, by: suppression_lift(suppression=obj, reason=reason, by=by),
         )
-
-
-class _ReadOnlyEvidence(admin.ModelAdmin):
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(EngagementEvent)

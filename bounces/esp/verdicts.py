@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from anymail.signals import EventType
 
+from bounces.esp.status import find_smtp_code
 from bounces.models import BounceCategory as Category
 from bounces.models import EngagementEventType as Engagement
 
@@ -233,8 +234,6 @@ def mailgun(event) -> EspVerdict:
 
 
 def find_code(value) -> str:
-    from bounces.esp.status import find_smtp_code
-
     return find_smtp_code(value)
 
 
