@@ -168,11 +168,15 @@ class EngagementEvent(models.Model):
     message = models.ForeignKey(
         "campaigns.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="engagement_events"
     )
+    # No single-column indexes on these two: the composite indexes below start with them, and
+    # every index costs on a 1,000-row webhook insert.
     campaign = models.ForeignKey(
-        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="engagement_events"
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="engagement_events",
+        db_index=False,
     )
     prompt_version = models.ForeignKey(
-        "campaigns.PromptVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="engagement_events"
+        "campaigns.PromptVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="engagement_events",
+        db_index=False,
     )
     email = models.EmailField(max_length=254)
     event_type = models.CharField(max_length=16, choices=EventType.choices)

@@ -85,18 +85,16 @@ def message_match_many(
         if found is None and claimed_pk in by_pk and by_pk[claimed_pk].to_email == normalize_email(email):
             found = by_pk[claimed_pk]
         results[i] = found
-    esp_ids = {
-        variant
-        for i, (_, _, esp_id, _) in enumerate(lookups)
-        if results[i] is None and esp_id
-        for variant in (esp_id, esp_id.strip("<>"), f"<{esp_id.strip('<>')}>")
-    }
-    if esp_ids:
-        by_esp_id = {row[5]: MessageRef(*row) for row in messages.filter(esp_message_id__in=esp_ids)}
+    # The id as the ESP gives it first (what Anymail stored at send time); the same id with
+    # angle brackets added or removed only for the misses.
+    for variant in (lambda esp_id: esp_id, _toggle_brackets):
+        wanted = {variant(esp_id) for i, (_, _, esp_id, _) in enumerate(lookups) if results[i] is None and esp_id}
+        if not wanted:
+            break
+        by_esp_id = {row[5]: MessageRef(*row) for row in messages.filter(esp_message_id__in=wanted)}
         for i, (_, _, esp_id, _) in enumerate(lookups):
             if results[i] is None and esp_id:
-                bare = esp_id.strip("<>")
-                results[i] = by_esp_id.get(esp_id) or by_esp_id.get(bare) or by_esp_id.get(f"<{bare}>")
+                results[i] = by_esp_id.get(variant(esp_id))
     emails = {normalize_email(email) for i, (_, _, _, email) in enumerate(lookups) if results[i] is None and email}
     if emails:
         latest: dict[str, MessageRef] = {}
@@ -107,3 +105,7 @@ def message_match_many(
             if results[i] is None and email:
                 results[i] = latest.get(normalize_email(email))
     return results
+
+
+def _toggle_brackets(esp_id: str) -> str:
+    return esp_id[1:-1] if esp_id.startswith("<") and esp_id.endswith(">") else f"<{esp_id}>"
