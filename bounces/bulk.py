@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import connection, models
+from django.utils import timezone
 
 # PostgreSQL accepts 65,535 parameters per statement, SQLite 32,766: 500 rows of ~25 columns
 # stays well under both, and measured no slower than larger chunks.
@@ -29,16 +30,19 @@ def insert_ignoring_conflicts(objs: Sequence[models.Model], *, returning: Sequen
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField))]
     # Plain text, numbers and ids go to the driver as they are; only other types (datetimes,
-    # JSON, ...) need Django's conversion, and only auto_now fields need pre_save. Skipping
+    # JSON, ...) need Django's conversion; auto_now stamps are set once per call. Skipping
     # the generic path for the rest halves the Python cost of a 1,000-row insert.
     plain = {"CharField", "TextField", "EmailField", "SlugField", "IntegerField", "BigIntegerField",
              "PositiveIntegerField", "PositiveSmallIntegerField", "SmallIntegerField", "BooleanField",
              "ForeignKey", "OneToOneField"}
-    converters = [
-        (f.attname, f.get_internal_type() in plain and not getattr(f, "auto_now_add", False)
-         and not getattr(f, "auto_now", False), f)
-        for f in fields
-    ]
+    if connection.vendor == "postgresql":
+        plain.add("DateTimeField")  # psycopg2 adapts aware datetimes itself
+    now = timezone.now()
+    stamped = [f.attname for f in fields if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False)]
+    for obj in objs:
+        for attname in stamped:
+            setattr(obj, attname, now)  # what pre_save(add=True) would do, once per call
+    converters = [(f.attname, f.get_internal_type() in plain, f) for f in fields]
     qn = connection.ops.quote_name
     columns = ", ".join(qn(f.column) for f in fields)
     returning_sql = ", ".join(qn(meta.get_field(name).column) for name in returning)
@@ -55,7 +59,7 @@ def insert_ignoring_conflicts(objs: Sequence[models.Model], *, returning: Sequen
                         if isinstance(value, str):
                             value = storable_text(value)
                     else:
-                        value = field.get_db_prep_save(field.pre_save(obj, True), connection)
+                        value = field.get_db_prep_save(getattr(obj, attname), connection)
                         if isinstance(value, str):
                             value = storable_text(value)
                     params.append(value)
