@@ -7,10 +7,10 @@ from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent, Su
 from leads.models import Lead
 from tests.factories import LeadFactory, MessageFactory
 from tests.webhook_support import (
-    MANDRILL_URL, brevo_event, esp_settings, mailersend_event, mailersend_signature, mailgun_delivered,
+    AUTH, MANDRILL_URL, brevo_event, esp_settings, mailersend_event, mailersend_signature, mailgun_delivered,
     mailgun_failed, mailjet_bounce, mailtrap_bounce, mandrill_body, mandrill_hard_bounce, post, post_sns,
     postal_failed, postal_signature, postmark_bounce, postmark_delivery, resend_bounce, resend_headers,
-    sendgrid_batch, ses_bounce, ses_event, sns_envelope, sparkpost_bounce, unisender_body,
+    sendgrid_batch, sendgrid_event, ses_bounce, ses_event, sns_envelope, sparkpost_bounce, unisender_body,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("esp_settings")]
@@ -42,11 +42,8 @@ def test_a_sendgrid_batch_records_each_event_by_what_it_is(client):
     assert lead.status == Lead.Status.SUPPRESSED and lead.last_delivered_at is not None
 
 
-def test_a_sendgrid_blocked_bounce_is_soft_even_with_a_generic_5_0_0():
-    from tests.webhook_support import sendgrid_event
-    from django.test import Client
-
-    post(Client(), "/anymail/sendgrid/tracking/", [sendgrid_event("x@example.com", type="blocked", status="5.0.0",
+def test_a_sendgrid_blocked_bounce_is_soft_even_with_a_generic_5_0_0(client):
+    post(client, "/anymail/sendgrid/tracking/", [sendgrid_event("x@example.com", type="blocked", status="5.0.0",
                                                                   reason="550 blocked by policy")])
     event = only_bounce()
     assert (event.category, event.esp_category) == (Category.SOFT, Category.SOFT)
@@ -170,7 +167,7 @@ def test_sparkpost_block_class_is_soft(client):
 def test_mandrill_signed_hard_bounce(client):
     body, signature = mandrill_body([mandrill_hard_bounce()])
     response = client.post("/anymail/mandrill/tracking/", body, content_type="application/x-www-form-urlencoded",
-                           HTTP_AUTHORIZATION=__import__("tests.webhook_support").webhook_support.AUTH,
+                           HTTP_AUTHORIZATION=AUTH,
                            HTTP_X_MANDRILL_SIGNATURE=signature)
     assert response.status_code == 200, response.content
     assert only_bounce().esp_event_type == "hard_bounce/bad_mailbox"

@@ -6,8 +6,6 @@ invalid UTF-8, huge bodies), signed afterwards where the ESP signs so the mutati
 parser, then posted to the view in-process. The answer must be 200, 400, 401 or 413; a refused
 request must leave no bounce, engagement or suppression behind.
 """
-import base64
-import hashlib
 import json
 import random
 import warnings
@@ -105,8 +103,7 @@ def build(rng, esp):
             "recipients": [email]}), ws.ses_bounce(email, bounce_type="Transient", status="5.4.4")]))
         envelope = ws.sns_envelope(inner if rng.random() < 0.9 else "not json")
         if rng.random() < 0.3:
-            envelope = ws.sns_sign(mutate_value(rng, {k: v for k, v in envelope.items() if k != "Signature"}) or {
-                "Type": "x"}) if False else mutate_value(rng, envelope)
+            envelope = mutate_value(rng, envelope)  # the envelope itself: its signature no longer holds
         body = json.dumps(envelope).encode()
         if rng.random() < 0.1:
             body = corrupt_bytes(rng, body)
@@ -191,4 +188,3 @@ def test_ten_thousand_mutated_payloads_never_make_a_500_nor_half_write(settings)
     # The fuzz reached both the parsers (200s, 400s) and the size limit (413s).
     assert statuses.get(200, 0) > 1000 and statuses.get(400, 0) > 1000 and statuses.get(413, 0) >= 10, statuses
     assert sum(statuses.values()) >= 10_000
-    assert hashlib and base64  # (kept for ad-hoc reproduction of a failing case)

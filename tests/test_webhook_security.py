@@ -9,7 +9,7 @@ from bounces.esp import sns
 from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent, Suppression
 from tests.webhook_support import (
     AUTH, REGION, SNS_CERT_PEM, SNS_CERT_URL, TOPIC_ARN, FakeAws, brevo_event, esp_settings, mailersend_event,
-    mailgun_failed, mailgun_sign, post, post_sns, postal_failed, postmark_bounce, sendgrid_event,
+    mailersend_signature, mailgun_failed, mailgun_sign, post, post_sns, postal_failed, postmark_bounce, sendgrid_event,
     sendgrid_signed_headers, ses_bounce, sns_envelope, sns_sign,
 )
 
@@ -32,7 +32,7 @@ def cases():
         "brevo": ("/anymail/brevo/tracking/", brevo_event(), {}),
         "mailgun": ("/anymail/mailgun/tracking/", mailgun_failed(), {}),
         "mailersend": ("/anymail/mailersend/tracking/", mailersend,
-                       {"HTTP_SIGNATURE": __import__("tests.webhook_support").webhook_support.mailersend_signature(mailersend)}),
+                       {"HTTP_SIGNATURE": mailersend_signature(mailersend)}),
     }
 
 
