@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from bounces.bulk import insert_ignoring_conflicts
@@ -183,7 +184,7 @@ def bounce_record_many(*, events: list[BounceEvent]) -> list[BounceRecordResult]
         return []
     unlinked = {e.email for e in events if e.lead_id is None}
     if unlinked:
-        leads = {lead.email: lead for lead in Lead.objects.filter(email__in=unlinked)}
+        leads = {lead.email: lead for lead in leads_by_email(unlinked).only("id", "email")}
         for e in events:
             if e.lead_id is None and e.email in leads:
                 e.lead_id = leads[e.email].pk
@@ -253,6 +254,12 @@ def _bounce_events_existing(events: list[BounceEvent]) -> dict[str, BounceEvent]
     }
 
 
+def leads_by_email(emails) -> QuerySet[Lead]:
+    """Leads with these (normalised) addresses, through the unique index on LOWER(email):
+    a plain ``email__in`` cannot use it and scans the whole table."""
+    return Lead.objects.alias(email_ci=Lower("email")).filter(email_ci__in=list(emails))
+
+
 def bounce_apply_policy(*, event: BounceEvent) -> Suppression | None:
     """Suppress the event's address if the policy says so; returns the suppression made."""
     return bounce_apply_policy_many(events=[event]).get(event.pk)
@@ -299,7 +306,7 @@ def soft_bounce_counts(*, at: list[tuple[str, datetime]]) -> list[int]:
     earliest = min(moment for _, moment in at) - window
     latest = max(moment for _, moment in at)
     last_delivered = dict(
-        Lead.objects.filter(email__in=emails, last_delivered_at__isnull=False).values_list("email", "last_delivered_at")
+        leads_by_email(emails).filter(last_delivered_at__isnull=False).values_list("email", "last_delivered_at")
     )
     softs: dict[str, list[datetime]] = {}
     for email, moment in BounceEvent.objects.filter(
@@ -396,7 +403,7 @@ def suppression_create_many(*, requests: list[SuppressionRequest]) -> list[Suppr
             # Another transaction suppressed these addresses first: theirs stand.
             for s in Suppression.objects.filter(email__in=lost, lifted_at__isnull=True):
                 current[s.email] = s
-        Lead.objects.filter(email__in=emails).exclude(status=Lead.Status.SUPPRESSED).update(
+        leads_by_email(emails).exclude(status=Lead.Status.SUPPRESSED).update(
             status=Lead.Status.SUPPRESSED, updated_at=now
         )
     for s in new:

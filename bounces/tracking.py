@@ -23,7 +23,7 @@ from django.utils import timezone
 from bounces.bulk import insert_ignoring_conflicts
 from bounces.esp.normalize import BOUNCE, ENGAGEMENT, FLAG, STALE, TrackingDraft, tracking_draft
 from bounces.models import BounceSource, EngagementEvent, FlaggedWebhookEvent
-from bounces.services import bounce_event_build, bounce_record_many
+from bounces.services import bounce_event_build, bounce_record_many, leads_by_email
 from campaigns.selectors import message_match_many
 from leads.models import Lead
 
@@ -115,7 +115,7 @@ def _engagement_record(engaged: list[TrackingDraft], message_of: dict) -> int:
     if not engaged:
         return 0
     unmatched = {d.email for d in engaged if message_of[id(d)] is None}
-    lead_ids = dict(Lead.objects.filter(email__in=unmatched).values_list("email", "id")) if unmatched else {}
+    lead_ids = dict(leads_by_email(unmatched).values_list("email", "id")) if unmatched else {}
     rows = {}
     for d in engaged:
         message = message_of[id(d)]
@@ -161,8 +161,11 @@ def lead_delivered_update(delivered: dict[int, datetime]) -> None:
             rows = ", ".join(["(%s, %s)"] * len(delivered))
             cursor.execute(
                 f"UPDATE leads_lead SET last_delivered_at = v.at, updated_at = now() FROM (VALUES {rows}) AS v(id, at) "
-                "WHERE leads_lead.id = v.id AND (leads_lead.last_delivered_at IS NULL OR leads_lead.last_delivered_at < v.at)",
-                [value for pair in delivered.items() for value in pair],
+                # The id list lets the planner reach the rows by primary key instead of
+                # hashing the whole table against the VALUES list.
+                "WHERE leads_lead.id = v.id AND leads_lead.id = ANY(%s) "
+                "AND (leads_lead.last_delivered_at IS NULL OR leads_lead.last_delivered_at < v.at)",
+                [value for pair in delivered.items() for value in pair] + [list(delivered)],
             )
         return
     by_moment: dict[datetime, list[int]] = {}
