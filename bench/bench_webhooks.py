@@ -76,6 +76,7 @@ from bounces.receivers import tracking_event_received  # noqa: E402
 
 from bounces.models import BounceEvent, EngagementEvent  # noqa: E402
 from campaigns.models import Campaign, Message, PromptVersion  # noqa: E402
+from campaigns.tokens import message_token  # noqa: E402
 from leads.models import Lead  # noqa: E402
 
 AUTH = "Basic " + base64.b64encode(SECRET.encode()).decode()
@@ -85,16 +86,21 @@ MIX = (["processed"] * 20 + ["delivered"] * 30 + ["open"] * 20 + ["click"] * 10 
 
 
 def prepare(run: str, count: int) -> list[str]:
-    """Leads and sent messages for ``count`` new addresses (so events match by ESP id)."""
+    """Leads and sent messages for ``count`` new addresses. Returns the addresses; the
+    messages' ids are in MESSAGE_IDS (Lockline's sends carry them as Anymail metadata)."""
     prompt = PromptVersion.objects.create(name=f"bench-{run}", prompt="p")
     campaign = Campaign.objects.create(name=f"bench {run}", prompt_version=prompt, sender_email="b@lockline.test")
     emails = [f"{run}-{i}@bench.example" for i in range(count)]
     leads = Lead.objects.bulk_create([Lead(email=e, domain="bench.example") for e in emails], batch_size=2000)
-    Message.objects.bulk_create([
+    messages = Message.objects.bulk_create([
         Message(campaign=campaign, lead=lead, prompt_version=prompt, to_email=lead.email, subject="s", body="b",
                 state="sent", esp_message_id=f"<{lead.email}-sg>") for lead in leads
     ], batch_size=2000)
+    MESSAGE_IDS.update((m.to_email, m.pk) for m in messages)
     return emails
+
+
+MESSAGE_IDS: dict[str, int] = {}
 
 
 def sendgrid_events(emails: list[str]) -> list[dict]:
@@ -104,6 +110,9 @@ def sendgrid_events(emails: list[str]) -> list[dict]:
         kind = MIX[i % len(MIX)]
         event = {"email": email, "timestamp": now, "sg_event_id": uuid.uuid4().hex, "smtp-id": f"<{email}-sg>",
                  "sg_message_id": f"{email}.filter0001", "category": ["bench"]}
+        if email in MESSAGE_IDS:  # SendGrid returns Anymail metadata as top-level custom args
+            pk = MESSAGE_IDS[email]
+            event.update(lockline_message_id=str(pk), lockline_token=message_token(pk))
         if kind == "bounce":
             event.update(event="bounce", type="bounce", status="5.1.1", reason="550 5.1.1 user unknown")
         elif kind == "blocked":
