@@ -65,7 +65,7 @@ def raw_text(esp_event) -> str:
     if hasattr(esp_event, "lists"):
         esp_event = {key: values if len(values) > 1 else values[0] for key, values in esp_event.lists()}
     try:
-        return json.dumps(esp_event, default=str, sort_keys=True)
+        return json.dumps(esp_event, default=str)  # in the ESP's own key order, as received
     except (TypeError, ValueError, RecursionError):
         return repr(esp_event)[:100_000]
 
