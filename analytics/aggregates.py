@@ -25,7 +25,7 @@ from django.db.models.functions import Coalesce, StrIndex, Substr, TruncDate
 
 from analytics.causes import address_caused, content_caused
 from analytics.stats import rate
-from bounces.models import BounceCategory, BounceEvent, EngagementEvent, EngagementType
+from bounces.models import BounceCategory, BounceEvent, EngagementEvent, EngagementEventType
 from campaigns.models import Campaign, Message, PromptVersion
 
 
@@ -119,10 +119,10 @@ _BOUNCE_COUNTS = {
     "content_caused": Count("id", filter=content_caused()),
 }
 _ENGAGEMENT_COUNTS = {
-    "deliveries": Count("message", distinct=True, filter=Q(event_type=EngagementType.DELIVERED)),
-    "opens": Count("message", distinct=True, filter=Q(event_type=EngagementType.OPENED)),
-    "clicks": Count("message", distinct=True, filter=Q(event_type=EngagementType.CLICKED)),
-    "replies": Count("message", distinct=True, filter=Q(event_type=EngagementType.REPLIED)),
+    "deliveries": Count("message", distinct=True, filter=Q(event_type=EngagementEventType.DELIVERED)),
+    "opens": Count("message", distinct=True, filter=Q(event_type=EngagementEventType.OPENED)),
+    "clicks": Count("message", distinct=True, filter=Q(event_type=EngagementEventType.CLICKED)),
+    "replies": Count("message", distinct=True, filter=Q(event_type=EngagementEventType.REPLIED)),
 }
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from django.db.models import Case, CharField, Exists, OuterRef, Q, Value, When
 
 from analytics.causes import content_caused
-from bounces.models import BounceCategory, BounceEvent, EngagementEvent, EngagementType, Suppression
+from bounces.models import BounceCategory, BounceEvent, EngagementEvent, EngagementEventType, Suppression
 from campaigns.models import Message
 
 ENGAGEMENT_COLUMNS = [
@@ -54,10 +54,10 @@ def engagement_rows(
         messages = messages.filter(sent_at__lt=until)
     address_bounce = Q(category=BounceCategory.HARD) & ~content_caused()
     annotated = messages.annotate(
-        delivered=_engaged(EngagementType.DELIVERED),
-        opened=_engaged(EngagementType.OPENED),
-        clicked=_engaged(EngagementType.CLICKED),
-        replied=_engaged(EngagementType.REPLIED),
+        delivered=_engaged(EngagementEventType.DELIVERED),
+        opened=_engaged(EngagementEventType.OPENED),
+        clicked=_engaged(EngagementEventType.CLICKED),
+        replied=_engaged(EngagementEventType.REPLIED),
         complained=_bounced(Q(category=BounceCategory.COMPLAINT)),
         unsubscribed=_bounced(Q(category=BounceCategory.UNSUBSCRIBE)),
         refused=_bounced(content_caused()),

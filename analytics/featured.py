@@ -25,7 +25,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from analytics.causes import content_caused
-from bounces.models import BounceCategory, BounceEvent, EngagementEvent, EngagementType, Suppression
+from bounces.models import BounceCategory, BounceEvent, EngagementEvent, EngagementEventType, Suppression
 from leads.models import Lead, Tag
 
 logger = logging.getLogger(__name__)
@@ -41,9 +41,9 @@ class FeatureResult:
 
 def _score_expression(at: datetime):
     weight = Case(
-        When(event_type=EngagementType.OPENED, then=Value(settings.LOCKLINE_FEATURED_WEIGHT_OPEN)),
-        When(event_type=EngagementType.CLICKED, then=Value(settings.LOCKLINE_FEATURED_WEIGHT_CLICK)),
-        When(event_type=EngagementType.REPLIED, then=Value(settings.LOCKLINE_FEATURED_WEIGHT_REPLY)),
+        When(event_type=EngagementEventType.OPENED, then=Value(settings.LOCKLINE_FEATURED_WEIGHT_OPEN)),
+        When(event_type=EngagementEventType.CLICKED, then=Value(settings.LOCKLINE_FEATURED_WEIGHT_CLICK)),
+        When(event_type=EngagementEventType.REPLIED, then=Value(settings.LOCKLINE_FEATURED_WEIGHT_REPLY)),
         default=Value(0),
         output_field=IntegerField(),
     )

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from analytics.stats import rate
-from bounces.models import BounceCategory, BounceEvent, EngagementEvent, EngagementType
+from bounces.models import BounceCategory, BounceEvent, EngagementEvent, EngagementEventType
 
 _FAILURES = {BounceCategory.HARD, BounceCategory.SOFT, BounceCategory.TRANSIENT}
 _IMMEDIATE = {BounceCategory.HARD, BounceCategory.COMPLAINT, BounceCategory.UNSUBSCRIBE}
@@ -132,7 +132,7 @@ def suppression_replay(*, since: datetime | None = None, until: datetime | None 
         if kind == 1:  # engagement: a sign of life
             naive.alive(email)
             lockline.alive(email)
-            if label == EngagementType.DELIVERED:
+            if label == EngagementEventType.DELIVERED:
                 soft_failures.pop(email, None)  # a delivery resets the soft count
             continue
         naive.suppress(email, at, label)

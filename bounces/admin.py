@@ -3,22 +3,15 @@ from django.utils.html import format_html
 
 from analytics.csv_export import export_action
 from bounces.ingest import inbound_mail_process
-from bounces.models import BounceEvent, InboundMail, Suppression
+from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent, InboundMail, Suppression
 from bounces.services import suppression_lift
 from lockline.admin_actions import confirm_with_reason
 
 
-@admin.register(BounceEvent)
-class BounceEventAdmin(admin.ModelAdmin):
-    list_display = ["occurred_at", "email", "category", "reason", "status", "smtp_code", "source", "esp_name", "campaign", "prompt_version"]
-    list_filter = ["category", "source", "reason", "esp_name", "campaign", "prompt_version", "recipient_domain"]
-    search_fields = ["email", "diagnostic", "esp_event_id", "message__message_id"]
-    list_select_related = ["campaign", "prompt_version"]
-    date_hierarchy = "occurred_at"
-    actions = [export_action("bounce_events")]
+class _ReadOnlyEvidence(admin.ModelAdmin):
+    """Evidence: what the server or ESP said stays exactly as received."""
 
     def get_readonly_fields(self, request, obj=None):
-        # Evidence: what the server or ESP said stays exactly as received.
         return [f.name for f in self.model._meta.fields]
 
     def has_add_permission(self, request):
@@ -26,6 +19,16 @@ class BounceEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(BounceEvent)
+class BounceEventAdmin(_ReadOnlyEvidence):
+    list_display = ["occurred_at", "email", "category", "reason", "status", "smtp_code", "source", "esp_name", "campaign", "prompt_version"]
+    list_filter = ["category", "source", "reason", "esp_name", "esp_category", "campaign", "prompt_version", "recipient_domain"]
+    search_fields = ["email", "diagnostic", "esp_event_id", "message__message_id"]
+    list_select_related = ["campaign", "prompt_version"]
+    date_hierarchy = "occurred_at"
+    actions = [export_action("bounce_events")]
 
 
 class ActiveFilter(admin.SimpleListFilter):
@@ -83,8 +86,24 @@ class SuppressionAdmin(admin.ModelAdmin):
         )
 
 
+@admin.register(EngagementEvent)
+class EngagementEventAdmin(_ReadOnlyEvidence):
+    list_display = ["occurred_at", "email", "event_type", "esp_name", "campaign", "prompt_version"]
+    list_filter = ["event_type", "esp_name", "campaign", "prompt_version"]
+    search_fields = ["email", "esp_event_id"]
+    list_select_related = ["campaign", "prompt_version"]
+    date_hierarchy = "occurred_at"
+
+
+@admin.register(FlaggedWebhookEvent)
+class FlaggedWebhookEventAdmin(_ReadOnlyEvidence):
+    list_display = ["received_at", "esp_name", "esp_event_type", "problem"]
+    list_filter = ["esp_name"]
+    search_fields = ["problem", "raw"]
+
+
 @admin.register(InboundMail)
-class InboundMailAdmin(admin.ModelAdmin):
+class InboundMailAdmin(_ReadOnlyEvidence):
     """Bounce mail as received; the `Needs review` filter is the queue of what the parser could not read."""
 
     list_display = ["received_at", "status", "kind", "mta", "origin", "subject", "event_count", "parse_error"]
@@ -96,12 +115,6 @@ class InboundMailAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields if f.name != "raw"] + ["raw_message"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="raw message")
     def raw_message(self, obj):

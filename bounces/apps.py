@@ -6,8 +6,4 @@ class BouncesConfig(AppConfig):
     verbose_name = "Bounces and suppressions"
 
     def ready(self) -> None:
-        from anymail.signals import inbound
-
-        from bounces import receivers
-
-        inbound.connect(receivers.inbound_received, dispatch_uid="lockline.bounces.inbound")
+        from bounces import receivers  # noqa: F401 - connects the Anymail tracking and inbound receivers

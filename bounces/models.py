@@ -56,6 +56,9 @@ class BounceEvent(models.Model):
     # What the ESP itself called the event (SES "Transient", Postmark "SoftBounce", ...), kept
     # beside our category so disagreements per ESP can be counted.
     esp_event_type = models.CharField(max_length=64, blank=True)
+    # The category the ESP's label alone implies (SES "Transient" -> soft) before the enhanced
+    # status code had its say (5.4.4 -> hard). Differs from `category` when the two disagree.
+    esp_category = models.CharField(max_length=16, blank=True)
     # One key per real-world event whatever channel or retry delivered it: the ESP's id where
     # it is stable, else a digest of the normalised event. Writes are upserts on it.
     dedupe_key = models.CharField(max_length=128, unique=True)
@@ -192,48 +195,82 @@ class InboundMail(models.Model):
     @property
     def raw_text(self) -> str:
         return bytes(self.raw).decode("utf-8", errors="replace")
-class EngagementType(models.TextChoices):
-    DELIVERED = "delivered", "Delivered"  # the receiving server or ESP confirmed delivery
-    OPENED = "opened", "Opened"  # tracking pixel loaded
+class EngagementEventType(models.TextChoices):
+    DELIVERED = "delivered", "Delivered"  # accepted by the recipient's server
+    OPENED = "opened", "Opened"  # tracking pixel loaded (proxies and privacy features load it too)
     CLICKED = "clicked", "Clicked"  # a tracked link was followed
-    REPLIED = "replied", "Replied"  # the lead wrote back
+    REPLIED = "replied", "Replied"  # the lead wrote back (an inbound reply matched to the message)
 
 
 class EngagementEvent(models.Model):
-    """A sign of life from an address: a delivery, open, click or reply.
+    """A delivery, open or click an ESP reported: kept for analytics and to spot suppressions
+    that were false positives (engagement after a hard bounce)."""
 
-    Analytics count them; the false-positive review reads them as proof that a suppressed
-    address works after all.
-    """
+    EventType = EngagementEventType
 
-    Type = EngagementType
-
-    lead = models.ForeignKey(
-        "leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="engagement_events"
-    )
+    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="engagement_events")
     message = models.ForeignKey(
         "campaigns.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="engagement_events"
     )
+    # No single-column indexes on these two: the composite indexes below start with them, and
+    # every index costs on a 1,000-row webhook insert.
     campaign = models.ForeignKey(
-        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="engagement_events"
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="engagement_events",
+        db_index=False,
     )
     prompt_version = models.ForeignKey(
-        "campaigns.PromptVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="engagement_events"
+        "campaigns.PromptVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="engagement_events",
+        db_index=False,
     )
     email = models.EmailField(max_length=254)
-    event_type = models.CharField(max_length=16, choices=Type.choices)
+    event_type = models.CharField(max_length=16, choices=EventType.choices)
     esp_name = models.CharField(max_length=32, blank=True)
+    esp_event_id = models.CharField(max_length=255, null=True, blank=True)
+    esp_event_type = models.CharField(max_length=64, blank=True)
+    click_url = models.TextField(blank=True)
+    user_agent = models.TextField(blank=True)
+    # Same rule as BounceEvent.dedupe_key: one row per real-world event, however redelivered.
     dedupe_key = models.CharField(max_length=128, unique=True)
-    raw = models.TextField(blank=True)
+    raw = models.TextField(blank=True, help_text="The ESP's event, as received.")
     occurred_at = models.DateTimeField(default=timezone.now)
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-occurred_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(event_type__in=EngagementEventType.values), name="engagement_event_type_valid"
+            ),
+        ]
         indexes = [
-            # "Has this address shown life since ...": the false-positive review and featuring.
+            # Analytics: opens/clicks per campaign and per prompt version over time.
+            models.Index(fields=["campaign", "event_type", "occurred_at"], name="engagement_campaign_time"),
+            models.Index(fields=["prompt_version", "event_type", "occurred_at"], name="engagement_prompt_time"),
+            # False-positive check: did this suppressed address engage after its bounce?
             models.Index(fields=["email", "occurred_at"], name="engagement_email_time"),
         ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.email}"
+
+
+class FlaggedWebhookEvent(models.Model):
+    """An authenticated webhook event (or whole body) Lockline could not use, kept for a human.
+
+    The receiver never raises on a bad event (Anymail would turn that into a 500 and the ESP
+    would retry it forever): what it cannot understand is stored here with the reason.
+    """
+
+    esp_name = models.CharField(max_length=32, blank=True)
+    esp_event_type = models.CharField(max_length=64, blank=True)
+    problem = models.TextField()
+    # A digest of the raw event: a redelivered bad event is flagged once.
+    dedupe_key = models.CharField(max_length=128, unique=True)
+    raw = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.esp_name}: {self.problem[:60]}"

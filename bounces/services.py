@@ -14,14 +14,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from bounces.bulk import insert_ignoring_conflicts
 from bounces.models import BounceEvent, Suppression
 from campaigns.models import Message
 from leads.models import Lead, email_domain, normalize_email
@@ -95,6 +97,7 @@ def bounce_record(
     esp_name: str = "",
     esp_event_id: str | None = None,
     esp_event_type: str = "",
+    esp_category: str = "",
     raw: str = "",
     occurred_at: datetime | None = None,
 ) -> BounceRecordResult:
@@ -119,99 +122,227 @@ def bounce_record(
             smtp_code=smtp_code,
             occurred_at=occurred_at,
         )
-    lead = message.lead if message else Lead.objects.filter(email=email).first()
-    event = BounceEvent(
-        lead=lead,
+    event = bounce_event_build(
         message=message,
-        campaign_id=message.campaign_id if message else None,
-        prompt_version_id=message.prompt_version_id if message else None,
         email=email,
-        recipient_domain=email_domain(email),
         source=source,
         category=category,
         reason=reason,
-        detail=detail[:64],
-        status=status[:16],
-        smtp_code=(smtp_code or "")[:3],
+        detail=detail,
+        status=status,
+        smtp_code=smtp_code,
         diagnostic=diagnostic,
-        remote_mta=remote_mta[:255],
+        remote_mta=remote_mta,
         esp_name=esp_name,
-        esp_event_id=esp_event_id or None,
-        esp_event_type=esp_event_type[:64],
+        esp_event_id=esp_event_id,
+        esp_event_type=esp_event_type,
+        esp_category=esp_category,
         dedupe_key=dedupe_key,
         raw=raw,
         occurred_at=occurred_at,
     )
-    with transaction.atomic():
-        try:
-            # Insert first and let the unique keys decide (no check-then-insert race): the
-            # savepoint keeps an outer transaction usable after a duplicate.
-            with transaction.atomic():
-                event.save()
-        except IntegrityError:
-            existing = BounceEvent.objects.filter(
-                Q(dedupe_key=dedupe_key)
-                | Q(esp_name=esp_name, esp_event_id=esp_event_id, esp_event_id__isnull=False)
-            ).first()
-            if existing is None:
-                raise
-            return BounceRecordResult(event=existing, created=False, suppression=None)
+    return bounce_record_many(events=[event])[0]
 
-        suppression = bounce_apply_policy(event=event)
-        if category == Category.HARD and message is not None:
-            Message.objects.filter(pk=message.pk).exclude(state=Message.State.BOUNCED).update(
+
+def bounce_event_build(*, message: Message | None = None, lead: Lead | None = None, **fields) -> BounceEvent:
+    """An unsaved BounceEvent linked to the message's lead, campaign and prompt version.
+
+    Values are clipped to their column sizes (what an ESP or a server sends is not ours to
+    trust). Without a message, ``bounce_record_many`` links the lead by address.
+    """
+    email = normalize_email(fields.pop("email"))
+    event = BounceEvent(
+        # Ids, not instances: a message loaded without its relations must not cost a query.
+        lead_id=message.lead_id if message else (lead.pk if lead else None),
+        message_id=message.pk if message else None,
+        campaign_id=message.campaign_id if message else None,
+        prompt_version_id=message.prompt_version_id if message else None,
+        email=email[:254],
+        recipient_domain=email_domain(email)[:253],
+        **fields,
+    )
+    event.detail = event.detail[:64]
+    event.reason = event.reason[:32]
+    event.status = event.status[:16]
+    event.smtp_code = (event.smtp_code or "")[:3]
+    event.remote_mta = event.remote_mta[:255]
+    event.esp_name = event.esp_name[:32]
+    event.esp_event_id = (event.esp_event_id or None) and event.esp_event_id[:255]
+    event.esp_event_type = event.esp_event_type[:64]
+    event.esp_category = event.esp_category[:16]
+    return event
+
+
+def bounce_record_many(*, events: list[BounceEvent]) -> list[BounceRecordResult]:
+    """Record many unsaved BounceEvents (see ``bounce_event_build``) with one upsert.
+
+    The batch form of ``bounce_record`` with the same contract, one result per input in
+    order: rows whose ``dedupe_key`` or ESP id is already stored (or repeated earlier in the
+    batch) come back with ``created=False`` and change nothing; the policy runs once, for the
+    rows actually inserted. All in one transaction: a failure writes nothing.
+    """
+    if not events:
+        return []
+    unlinked = {e.email for e in events if e.lead_id is None}
+    if unlinked:
+        leads = {lead.email: lead for lead in leads_by_email(unlinked).only("id", "email")}
+        for e in events:
+            if e.lead_id is None and e.email in leads:
+                e.lead_id = leads[e.email].pk
+    first_by_key: dict[str, BounceEvent] = {}
+    for e in events:
+        first_by_key.setdefault(e.dedupe_key, e)
+    # Inserted in key order: two requests carrying overlapping events then lock the unique
+    # index entries in the same order and wait for each other instead of deadlocking.
+    candidates = sorted(first_by_key.values(), key=lambda e: e.dedupe_key)
+    # No savepoint when nested: nothing in here catches a database error, so a failure rolls
+    # back the caller's whole transaction anyway, and two savepoint round trips per call
+    # would double the queries of a one-event webhook post.
+    with transaction.atomic(savepoint=False):
+        # Insert first and let the unique keys decide (no check-then-insert race): concurrent
+        # deliveries of one event wait on the unique index, and only one of them inserts.
+        inserted = dict(
+            (key, pk) for pk, key in insert_ignoring_conflicts(candidates, returning=("id", "dedupe_key"))
+        )
+        new_events = []
+        for e in candidates:
+            if e.dedupe_key in inserted:
+                e.pk = inserted[e.dedupe_key]
+                e._state.adding = False
+                new_events.append(e)
+        suppressions = bounce_apply_policy_many(events=new_events)
+        hard_messages = [e.message_id for e in new_events if e.category == Category.HARD and e.message_id]
+        if hard_messages:
+            Message.objects.filter(pk__in=hard_messages).exclude(state=Message.State.BOUNCED).update(
                 state=Message.State.BOUNCED, next_attempt_at=None, updated_at=timezone.now()
             )
-    logger.info(
-        "bounce recorded",
-        extra={
-            "bounce_event_id": event.pk,
-            "message_id": event.message_id,
-            "campaign_id": event.campaign_id,
-            "prompt_version_id": event.prompt_version_id,
-            "category": category,
-            "reason": reason,
-            "status": status,
-            "source": source,
-            "suppressed": bool(suppression),
-        },
-    )
-    # Counted once committed: a bounce recorded inside a transaction that rolls back never was.
-    transaction.on_commit(lambda: metrics.incr("bounces", category=category, source=source))
-    return BounceRecordResult(event=event, created=True, suppression=suppression)
+        existing = {}
+        if len(new_events) < len(events):
+            existing = _bounce_events_existing([e for e in candidates if e.dedupe_key not in inserted])
+    for e in new_events:
+        logger.info(
+            "bounce recorded",
+            extra={
+                "bounce_event_id": e.pk, "message_id": e.message_id, "campaign_id": e.campaign_id,
+                "prompt_version_id": e.prompt_version_id, "category": e.category, "reason": e.reason,
+                "status": e.status, "source": e.source, "suppressed": e.pk in suppressions,
+            },
+        )
+    if new_events:
+        counted = Counter((e.category, e.source) for e in new_events)
+        # Counted once committed: a bounce recorded inside a transaction that rolls back never was.
+        transaction.on_commit(lambda: [
+            metrics.incr("bounces", amount=n, category=c, source=src) for (c, src), n in counted.items()
+        ])
+    results = []
+    for e in events:
+        first = first_by_key[e.dedupe_key]
+        if e is first and first.dedupe_key in inserted:
+            results.append(BounceRecordResult(event=e, created=True, suppression=suppressions.get(e.pk)))
+        else:
+            stored = first if first.dedupe_key in inserted else existing.get(e.dedupe_key)
+            if stored is None:
+                raise IntegrityError(f"bounce event {e.dedupe_key} neither inserted nor found")
+            results.append(BounceRecordResult(event=stored, created=False, suppression=None))
+    return results
+
+
+def _bounce_events_existing(events: list[BounceEvent]) -> dict[str, BounceEvent]:
+    """The stored rows that the given (not inserted) events collided with, by their dedupe_key."""
+    query = Q(dedupe_key__in=[e.dedupe_key for e in events])
+    for e in events:
+        if e.esp_event_id:
+            query |= Q(esp_name=e.esp_name, esp_event_id=e.esp_event_id)
+    stored = list(BounceEvent.objects.filter(query))
+    by_key = {s.dedupe_key: s for s in stored}
+    by_esp_id = {(s.esp_name, s.esp_event_id): s for s in stored if s.esp_event_id}
+    return {
+        e.dedupe_key: by_key.get(e.dedupe_key) or by_esp_id.get((e.esp_name, e.esp_event_id))
+        for e in events
+        if e.dedupe_key in by_key or (e.esp_name, e.esp_event_id) in by_esp_id
+    }
+
+
+def leads_by_email(emails) -> QuerySet[Lead]:
+    """Leads with these (normalised) addresses: stored lower-case, found through the unique
+    index on ``email``."""
+    return Lead.objects.filter(email__in=list(emails))
 
 
 def bounce_apply_policy(*, event: BounceEvent) -> Suppression | None:
     """Suppress the event's address if the policy says so; returns the suppression made."""
-    reason = _IMMEDIATE_SUPPRESSION.get(event.category)
-    if reason is not None:
-        return suppression_create(email=event.email, reason=reason, bounce_event=event)
-    if event.category == Category.SOFT and soft_bounce_count(email=event.email, at=event.occurred_at) >= (
-        settings.LOCKLINE_SOFT_BOUNCE_LIMIT
-    ):
-        return suppression_create(
-            email=event.email,
-            reason=Suppression.Reason.PERSISTENT_SOFT,
-            bounce_event=event,
-            expires_at=event.occurred_at + timedelta(days=settings.LOCKLINE_SOFT_SUPPRESSION_DAYS),
-        )
-    return None
+    return bounce_apply_policy_many(events=[event]).get(event.pk)
+
+
+def bounce_apply_policy_many(*, events: list[BounceEvent]) -> dict[int, Suppression]:
+    """The suppression policy for newly stored events, in order; returns {event pk: suppression}.
+
+    Hard, complaint and unsubscribe suppress at once; soft suppresses when the address's
+    count (see ``soft_bounce_count``) reaches LOCKLINE_SOFT_BOUNCE_LIMIT, for
+    LOCKLINE_SOFT_SUPPRESSION_DAYS; transient never does. The value is the address's active
+    suppression afterwards (an earlier one stands, as in ``suppression_create``).
+    """
+    soft = [e for e in events if e.category == Category.SOFT]
+    counts = soft_bounce_counts(at=[(e.email, e.occurred_at) for e in soft]) if soft else []
+    soft_count = {id(e): n for e, n in zip(soft, counts)}
+    requests = []
+    for event in events:
+        reason = _IMMEDIATE_SUPPRESSION.get(event.category)
+        if reason is not None:
+            requests.append(SuppressionRequest(email=event.email, reason=reason, bounce_event=event))
+        elif event.category == Category.SOFT and soft_count[id(event)] >= settings.LOCKLINE_SOFT_BOUNCE_LIMIT:
+            requests.append(
+                SuppressionRequest(
+                    email=event.email,
+                    reason=Suppression.Reason.PERSISTENT_SOFT,
+                    bounce_event=event,
+                    expires_at=event.occurred_at + timedelta(days=settings.LOCKLINE_SOFT_SUPPRESSION_DAYS),
+                )
+            )
+    made = suppression_create_many(requests=requests)
+    return {request.bounce_event.pk: suppression for request, suppression in zip(requests, made)}
 
 
 def soft_bounce_count(*, email: str, at: datetime | None = None) -> int:
     """Soft failures of an address that still count: inside the window, after its last delivery."""
-    at = at or timezone.now()
-    since = at - timedelta(days=settings.LOCKLINE_SOFT_BOUNCE_WINDOW_DAYS)
-    last_delivered = Lead.objects.filter(email=email).values_list("last_delivered_at", flat=True).first()
-    if last_delivered and last_delivered > since:
-        since = last_delivered
-    return BounceEvent.objects.filter(
-        email=email, category=Category.SOFT, occurred_at__gt=since, occurred_at__lte=at
-    ).count()
+    return soft_bounce_counts(at=[(normalize_email(email), at or timezone.now())])[0]
+
+
+def soft_bounce_counts(*, at: list[tuple[str, datetime]]) -> list[int]:
+    """``soft_bounce_count`` for many (address, moment) pairs in two queries, in order."""
+    window = timedelta(days=settings.LOCKLINE_SOFT_BOUNCE_WINDOW_DAYS)
+    emails = {email for email, _ in at}
+    earliest = min(moment for _, moment in at) - window
+    latest = max(moment for _, moment in at)
+    last_delivered = dict(
+        leads_by_email(emails).filter(last_delivered_at__isnull=False).values_list("email", "last_delivered_at")
+    )
+    softs: dict[str, list[datetime]] = {}
+    for email, moment in BounceEvent.objects.filter(
+        email__in=emails, category=Category.SOFT, occurred_at__gt=earliest, occurred_at__lte=latest
+    ).values_list("email", "occurred_at"):
+        softs.setdefault(email, []).append(moment)
+    counts = []
+    for email, moment in at:
+        since = moment - window
+        delivered = last_delivered.get(email)
+        if delivered and delivered > since:
+            since = delivered
+        counts.append(sum(1 for t in softs.get(email, ()) if since < t <= moment))
+    return counts
 
 
 def suppression_is_active(*, email: str) -> bool:
     return Suppression.objects.active().filter(email=normalize_email(email)).exists()
+
+
+@dataclass(frozen=True)
+class SuppressionRequest:
+    email: str
+    reason: str
+    bounce_event: BounceEvent | None = None
+    expires_at: datetime | None = None
+    note: str = ""
 
 
 def suppression_create(
@@ -228,34 +359,69 @@ def suppression_create(
     unless it would lapse while this one would not, in which case it is lifted and replaced:
     a complaint arriving during a temporary soft suppression makes it permanent.
     """
-    email = normalize_email(email)
-    created = False
-    with transaction.atomic():
-        current = Suppression.objects.select_for_update().filter(email=email, lifted_at__isnull=True).first()
-        if current is not None and current.expires_at is not None and (
-            expires_at is None or current.expires_at <= timezone.now()
-        ):
-            current.lifted_at = timezone.now()
-            current.lift_reason = f"superseded by {reason}" if current.is_active else "expired"
-            current.save(update_fields=["lifted_at", "lift_reason"])
-            current = None
-        if current is None:
-            try:
-                with transaction.atomic():
-                    current = Suppression.objects.create(
-                        email=email, reason=reason, bounce_event=bounce_event, expires_at=expires_at, note=note
-                    )
-                created = True
-            except IntegrityError:
-                # Another transaction suppressed the address first: theirs stands.
-                current = Suppression.objects.get(email=email, lifted_at__isnull=True)
-        Lead.objects.filter(email=email).exclude(status=Lead.Status.SUPPRESSED).update(
-            status=Lead.Status.SUPPRESSED, updated_at=timezone.now()
+    request = SuppressionRequest(
+        email=email, reason=reason, bounce_event=bounce_event, expires_at=expires_at, note=note
+    )
+    return suppression_create_many(requests=[request])[0]
+
+
+def suppression_create_many(*, requests: list[SuppressionRequest]) -> list[Suppression]:
+    """``suppression_create`` for many requests in a handful of queries; one result per request.
+
+    Requests apply in order with the single-address rule; each result is its address's active
+    suppression once the whole batch is applied.
+    """
+    if not requests:
+        return []
+    now = timezone.now()
+    with transaction.atomic(savepoint=False):  # see bounce_record_many
+        emails = sorted({normalize_email(r.email) for r in requests})
+        # Locked in address order so two batches touching the same addresses cannot deadlock.
+        current: dict[str, Suppression] = {
+            s.email: s
+            for s in Suppression.objects.select_for_update()
+            .filter(email__in=emails, lifted_at__isnull=True)
+            .order_by("email")
+        }
+        lifts: dict[str, list[int]] = {}
+        for r in requests:
+            email = normalize_email(r.email)
+            held = current.get(email)
+            if held is not None and held.expires_at is not None and (r.expires_at is None or held.expires_at <= now):
+                if held.pk is not None:
+                    why = f"superseded by {r.reason}" if held.expires_at > now else "expired"
+                    lifts.setdefault(why, []).append(held.pk)
+                held = None
+            if held is None:
+                current[email] = Suppression(
+                    email=email, reason=r.reason, bounce_event=r.bounce_event, expires_at=r.expires_at,
+                    note=r.note, created_at=now,
+                )
+        for why, pks in lifts.items():
+            Suppression.objects.filter(pk__in=pks).update(lifted_at=now, lift_reason=why)
+        new = sorted((s for s in current.values() if s.pk is None), key=lambda s: s.email)
+        inserted = dict((email, pk) for pk, email in insert_ignoring_conflicts(new, returning=("id", "email")))
+        lost = []
+        for s in new:
+            if s.email in inserted:
+                s.pk = inserted[s.email]
+                s._state.adding = False
+            else:
+                lost.append(s.email)
+        if lost:
+            # Another transaction suppressed these addresses first: theirs stand.
+            for s in Suppression.objects.filter(email__in=lost, lifted_at__isnull=True):
+                current[s.email] = s
+        leads_by_email(emails).exclude(status=Lead.Status.SUPPRESSED).update(
+            status=Lead.Status.SUPPRESSED, updated_at=now
         )
-    logger.info("suppression active", extra={"suppression_id": current.pk, "reason": current.reason})
-    if created:
-        transaction.on_commit(lambda: metrics.incr("suppressions", reason=reason))
-    return current
+    made = [s for s in new if s.email in inserted]
+    for s in made:
+        logger.info("suppression active", extra={"suppression_id": s.pk, "reason": s.reason})
+    if made:
+        by_reason = Counter(s.reason for s in made)
+        transaction.on_commit(lambda: [metrics.incr("suppressions", amount=n, reason=r) for r, n in by_reason.items()])
+    return [current[normalize_email(r.email)] for r in requests]
 
 
 def suppression_lift(*, suppression: Suppression, by=None, reason: str) -> Suppression:

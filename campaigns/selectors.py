@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.utils import timezone
 
@@ -48,3 +49,63 @@ def message_match(
             .first()
         )
     return None
+
+
+class MessageRef(NamedTuple):
+    """The ids an ESP event needs from its message; ``pk`` like a model's."""
+
+    pk: int
+    lead_id: int
+    campaign_id: int
+    prompt_version_id: int
+    to_email: str
+    esp_message_id: str | None
+    created_at: datetime
+
+
+def message_match_many(
+    *,
+    lookups: list[tuple[int | None, int | None, str, str]],
+) -> list[MessageRef | None]:
+    """``message_match`` for many ESP events in at most three queries; one result per lookup.
+
+    Each lookup is (pk from a verified token, pk claimed by unsigned metadata, ESP message id,
+    recipient). Tried in order of certainty: the token's message; the claimed message if it
+    was sent to that recipient; the ESP's message id (with or without angle brackets); the
+    recipient's most recent message within RECENT_MATCH_WINDOW. Returns MessageRefs (the ids
+    a recorded event links to), not Message instances.
+    """
+    # Plain rows, not model instances: a webhook batch matches a thousand messages at once.
+    messages = Message.objects.values_list(*MessageRef._fields).order_by()
+    results: list[MessageRef | None] = [None] * len(lookups)
+    pks = {pk for token_pk, claimed_pk, _, _ in lookups for pk in (token_pk, claimed_pk) if pk is not None}
+    by_pk = {row[0]: MessageRef(*row) for row in messages.filter(pk__in=pks)} if pks else {}
+    for i, (token_pk, claimed_pk, _, email) in enumerate(lookups):
+        found = by_pk.get(token_pk)
+        if found is None and claimed_pk in by_pk and by_pk[claimed_pk].to_email == normalize_email(email):
+            found = by_pk[claimed_pk]
+        results[i] = found
+    # The id as the ESP gives it first (what Anymail stored at send time); the same id with
+    # angle brackets added or removed only for the misses.
+    for variant in (lambda esp_id: esp_id, _toggle_brackets):
+        wanted = {variant(esp_id) for i, (_, _, esp_id, _) in enumerate(lookups) if results[i] is None and esp_id}
+        if not wanted:
+            break
+        by_esp_id = {row[5]: MessageRef(*row) for row in messages.filter(esp_message_id__in=wanted)}
+        for i, (_, _, esp_id, _) in enumerate(lookups):
+            if results[i] is None and esp_id:
+                results[i] = by_esp_id.get(variant(esp_id))
+    emails = {normalize_email(email) for i, (_, _, _, email) in enumerate(lookups) if results[i] is None and email}
+    if emails:
+        latest: dict[str, MessageRef] = {}
+        recent = messages.filter(to_email__in=emails, created_at__gte=timezone.now() - RECENT_MATCH_WINDOW)
+        for row in recent.order_by("to_email", "-created_at"):
+            latest.setdefault(row[4], MessageRef(*row))
+        for i, (_, _, _, email) in enumerate(lookups):
+            if results[i] is None and email:
+                results[i] = latest.get(normalize_email(email))
+    return results
+
+
+def _toggle_brackets(esp_id: str) -> str:
+    return esp_id[1:-1] if esp_id.startswith("<") and esp_id.endswith(">") else f"<{esp_id}>"

@@ -258,6 +258,19 @@ if LOG_FORMAT not in ("json", "keyvalue"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or keyvalue, not {LOG_FORMAT!r}.")
 if not DEBUG and METRICS_TOKEN and len(METRICS_TOKEN) < 32:
     raise ImproperlyConfigured("METRICS_TOKEN must be 32+ random characters (or unset: staff only).")
+# --- ESP webhooks (Anymail tracking) -------------------------------------------------------
+# Events whose own timestamp (or the request's signed timestamp: Mailgun, SendGrid, SNS) is
+# older than this are refused: it bounds replays of captured requests. It must exceed the
+# longest retry span of a supported ESP (SendGrid retries for 72 hours) or real retries after an
+# outage of ours would be refused.
+LOCKLINE_WEBHOOK_MAX_AGE = env.int("LOCKLINE_WEBHOOK_MAX_AGE", default=5 * 24 * 3600)
+# How far in the future an event's timestamp may be (the ESP's clock against ours).
+LOCKLINE_WEBHOOK_MAX_SKEW = env.int("LOCKLINE_WEBHOOK_MAX_SKEW", default=300)
+# Amazon SNS: topics whose notifications are accepted (empty: any topic whose signature
+# verifies; basic auth still applies), and the function that fetches a signing certificate.
+LOCKLINE_SNS_TOPIC_ARNS = env.list("LOCKLINE_SNS_TOPIC_ARNS", default=[])
+LOCKLINE_SNS_CERTIFICATE_FETCHER = "bounces.esp.sns.fetch_url"
+LOCKLINE_SNS_HTTP_TIMEOUT = env.float("LOCKLINE_SNS_HTTP_TIMEOUT", default=5.0)
 
 # --- Static files and the rest ----------------------------------------------------------------
 STATIC_URL = "static/"

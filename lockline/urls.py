@@ -10,7 +10,9 @@ urlpatterns = [
     # catch-all patterns.
     path("admin/analytics/", include("analytics.urls")),
     path("admin/", admin.site.urls),
-    # Anymail's webhooks: /anymail/<esp>/tracking/ and /anymail/<esp>/inbound/
+    # ESP tracking webhooks: Lockline's batched views first, at Anymail's own URLs; Anymail's
+    # urls still serve its inbound webhooks.
+    path("anymail/", include(("bounces.esp.urls", "lockline_webhooks"))),
     path("anymail/", include("anymail.urls")),
     path("", include("ops.urls")),
 ]

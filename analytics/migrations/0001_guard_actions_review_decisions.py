@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('bounces', '0003_engagementevent'),
+        ('bounces', '0003_engagement_flagged_events'),
         ('campaigns', '0001_initial'),
         ('leads', '0002_lead_engagement_score_featured_at'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -13,7 +13,7 @@ class EngagementEventFactory(factory.django.DjangoModelFactory):
     campaign = factory.LazyAttribute(lambda o: o.message.campaign if o.message else None)
     prompt_version = factory.LazyAttribute(lambda o: o.message.prompt_version if o.message else None)
     email = factory.LazyAttribute(lambda o: o.message.to_email if o.message else "someone@example.com")
-    event_type = EngagementEvent.Type.DELIVERED
+    event_type = EngagementEvent.EventType.DELIVERED
     dedupe_key = factory.Sequence(lambda n: f"engagement-test:{n}")
     occurred_at = factory.LazyFunction(timezone.now)
 

@@ -12,7 +12,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from analytics.featured import lead_feature_all
-from bounces.models import BounceEvent, EngagementEvent, EngagementType, Suppression
+from bounces.models import BounceEvent, EngagementEvent, EngagementEventType, Suppression
 from bounces.services import bounce_record
 from campaigns.models import Campaign, Message, PromptVersion
 from leads.models import Lead
@@ -123,17 +123,17 @@ class Command(BaseCommand):
                         if result.suppression:
                             suppressed.add(message.lead_id)
                     at += timedelta(days=1)
-                engagement.append(self._engage(message, EngagementType.DELIVERED, at))
+                engagement.append(self._engage(message, EngagementEventType.DELIVERED, at))
                 if rng.random() < odds["complaint"]:
                     self._bounce(message, at + timedelta(hours=2), "complaint", "feedback", "", "", "abuse report")
                     suppressed.add(message.lead_id)
                     continue
                 if rng.random() < odds["open"]:
-                    engagement.append(self._engage(message, EngagementType.OPENED, at + timedelta(hours=rng.randint(1, 48))))
+                    engagement.append(self._engage(message, EngagementEventType.OPENED, at + timedelta(hours=rng.randint(1, 48))))
                     if rng.random() < odds["click"] / odds["open"]:
-                        engagement.append(self._engage(message, EngagementType.CLICKED, at + timedelta(hours=rng.randint(2, 60))))
+                        engagement.append(self._engage(message, EngagementEventType.CLICKED, at + timedelta(hours=rng.randint(2, 60))))
                     if rng.random() < odds["reply"] / odds["open"]:
-                        engagement.append(self._engage(message, EngagementType.REPLIED, at + timedelta(hours=rng.randint(3, 72))))
+                        engagement.append(self._engage(message, EngagementEventType.REPLIED, at + timedelta(hours=rng.randint(3, 72))))
             EngagementEvent.objects.bulk_create([e for e in engagement if e.occurred_at <= now], ignore_conflicts=True)
             self._doubtful(leads, now)
             # bounce_record stamps suppressions with the time it ran; date these by their evidence

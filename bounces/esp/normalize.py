@@ -1,0 +1,180 @@
+"""One AnymailTrackingEvent -> one ``TrackingDraft``: classified, keyed, never raising.
+
+The category rule (issue 5): the ESP's label gives ``esp_category``; a *specific* RFC 3463
+status code (from the ESP's field or its diagnostic) overrides it where the two disagree (SES
+labels 5.4.4 and 5.3.0 "Transient"); both are stored so disagreements per ESP can be counted.
+Deferrals stay transient whatever their code; complaints and unsubscribes have no code.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from bounces.bulk import storable_text
+from bounces.esp.status import find_smtp_code, find_status, generic_verdict, status_verdict
+from bounces.esp.verdicts import IGNORE, UNKNOWN, esp_verdict
+from bounces.models import BounceCategory as Category
+from bounces.models import EngagementEventType as Engagement
+from bounces.services import bounce_dedupe_key
+from campaigns.tokens import find_token, message_pk_from_token
+from leads.models import normalize_email
+
+logger = logging.getLogger(__name__)
+
+BOUNCE = "bounce"
+ENGAGEMENT = "engagement"
+FLAG = "flag"
+STALE = "stale"  # understood, but its timestamp is outside the tolerance window
+
+# Failure categories the status code may refine (not complaints, unsubscribes or deferrals).
+_REFINABLE = {Category.HARD, Category.SOFT}
+
+
+@dataclass
+class TrackingDraft:
+    kind: str  # BOUNCE, ENGAGEMENT, IGNORE, FLAG or STALE
+    esp_name: str
+    esp_event_type: str = ""
+    category: str = ""  # BounceCategory for bounces, EngagementEventType for engagement
+    esp_category: str = ""
+    email: str = ""
+    occurred_at: datetime | None = None
+    status: str = ""
+    smtp_code: str = ""
+    reason: str = ""
+    diagnostic: str = ""
+    remote_mta: str = ""
+    esp_event_id: str | None = None
+    esp_message_id: str = ""
+    message_pk: int | None = None  # from our signed token (trusted)
+    claimed_message_pk: int | None = None  # from unsigned metadata (checked against the recipient)
+    click_url: str = ""
+    user_agent: str = ""
+    dedupe_key: str = ""
+    raw: str = ""
+    problem: str = ""
+
+
+def raw_text(esp_event) -> str:
+    """The ESP's event as JSON text (QueryDicts keep every value of a repeated field)."""
+    if hasattr(esp_event, "lists"):
+        esp_event = {key: values if len(values) > 1 else values[0] for key, values in esp_event.lists()}
+    try:
+        return json.dumps(esp_event, default=str)  # in the ESP's own key order, as received
+    except (TypeError, ValueError, RecursionError):
+        return repr(esp_event)[:100_000]
+
+
+def tracking_draft(*, event, esp_name: str, now: datetime | None = None) -> TrackingDraft:
+    """Classify one event. Never raises: anything it cannot use comes back as a FLAG draft."""
+    try:
+        return _draft(event, esp_name, now or timezone.now())
+    except Exception as exc:  # noqa: BLE001 - a receiver that raises makes Anymail answer 500
+        logger.warning("webhook event flagged: esp=%s problem=%r", esp_name, exc)
+        return flag_draft(esp_name=esp_name, problem=f"unreadable event: {type(exc).__name__}: {exc}"[:2000],
+                          raw=raw_text(getattr(event, "esp_event", None)))
+
+
+def flag_draft(*, esp_name: str, problem: str, raw: str, esp_event_type: str = "") -> TrackingDraft:
+    key = "flag:" + bounce_dedupe_key(source="webhook", esp_name=esp_name, email="", category=FLAG, message_ref=raw)
+    return TrackingDraft(kind=FLAG, esp_name=esp_name, esp_event_type=esp_event_type[:64], problem=problem,
+                         raw=raw, dedupe_key=key[:128])
+
+
+def _draft(event, esp_name: str, now: datetime) -> TrackingDraft:
+    raw = raw_text(event.esp_event)
+    verdict = esp_verdict(event, esp_name)
+    if verdict.kind == IGNORE:
+        return TrackingDraft(kind=IGNORE, esp_name=esp_name, esp_event_type=verdict.label)
+    if verdict.kind == UNKNOWN:
+        return flag_draft(esp_name=esp_name, problem=f"unknown event type {verdict.label!r}", raw=raw,
+                          esp_event_type=verdict.label)
+    email = normalize_email(event.recipient if isinstance(event.recipient, str) else "")
+    if "@" not in email or len(email) > 254 or not email.isprintable() or " " in email or storable_text(email) != email:
+        return flag_draft(esp_name=esp_name, problem=f"no usable recipient ({event.recipient!r:.100})", raw=raw,
+                          esp_event_type=verdict.label)
+    timestamp = event.timestamp if isinstance(event.timestamp, datetime) else None
+    if timestamp is not None and timestamp.tzinfo is None:
+        timestamp = timestamp.replace(tzinfo=timezone.utc)
+    esp_message_id = event.message_id if isinstance(event.message_id, (str, int)) else ""
+    esp_message_id = storable_text(str(esp_message_id).strip()[:255])
+    draft = TrackingDraft(
+        kind=ENGAGEMENT if verdict.kind in Engagement.values else BOUNCE,
+        esp_name=esp_name,
+        esp_event_type=verdict.label[:64],
+        email=email,
+        occurred_at=timestamp or now,
+        remote_mta=verdict.remote_mta[:255],
+        esp_event_id=(verdict.event_id or None) and storable_text(f"{verdict.event_id}:{email}"[:255]),
+        esp_message_id=esp_message_id,
+        raw=raw,
+    )
+    _link_message(draft, event)
+    if draft.kind == ENGAGEMENT:
+        draft.category = verdict.kind
+        draft.click_url = event.click_url if isinstance(event.click_url, str) else ""
+        draft.user_agent = (event.user_agent if isinstance(event.user_agent, str) else "")[:1000]
+    else:
+        diagnostic = verdict.diagnostic or (event.mta_response if isinstance(event.mta_response, str) else "")
+        draft.diagnostic = diagnostic[:10_000]
+        draft.status = find_status(verdict.status) or find_status(diagnostic)
+        draft.smtp_code = verdict.smtp_code or find_smtp_code(diagnostic)
+        draft.esp_category = verdict.kind
+        draft.category, draft.reason = _category(verdict.kind, draft.status, draft.smtp_code)
+    # The ESP's label (not our category) goes into the key: a change of our classification
+    # between two deliveries of one event must not make it two events.
+    draft.dedupe_key = bounce_dedupe_key(
+        source="webhook",
+        esp_name=esp_name,
+        esp_event_id=draft.esp_event_id,
+        email=email,
+        category=f"{draft.kind}:{verdict.label}",
+        message_ref=esp_message_id,
+        status=draft.status,
+        occurred_at=timestamp,
+    )
+    if timestamp is not None and not _within_window(timestamp, now):
+        draft.kind, draft.problem = STALE, f"event timestamp {timestamp.isoformat()} outside the tolerance window"
+    return draft
+
+
+def _category(esp_category: str, status: str, smtp_code: str) -> tuple[str, str]:
+    if esp_category not in _REFINABLE:
+        return esp_category, {Category.COMPLAINT: "feedback", Category.TRANSIENT: "", Category.UNSUBSCRIBE: ""}.get(
+            esp_category, ""
+        )
+    specific = status_verdict(status)
+    if specific is not None:
+        return specific
+    if esp_category:
+        return esp_category, ""
+    return generic_verdict(status, smtp_code) or Category.SOFT, ""
+
+
+def _link_message(draft: TrackingDraft, event) -> None:
+    """Our message id from Anymail metadata (signed token first) or a token in the tags."""
+    metadata = event.metadata if isinstance(event.metadata, dict) else {}
+    token = metadata.get("lockline_token")
+    if isinstance(token, str):
+        draft.message_pk = message_pk_from_token(token)
+    if draft.message_pk is None and isinstance(event.tags, list):
+        draft.message_pk = find_token(" ".join(t for t in event.tags if isinstance(t, str)))
+    claimed = metadata.get("lockline_message_id")
+    if isinstance(claimed, (int, str)) and str(claimed).isdigit() and len(str(claimed)) < 19:
+        draft.claimed_message_pk = int(claimed)
+
+
+def _within_window(timestamp: datetime, now: datetime) -> bool:
+    return now - timedelta(seconds=settings.LOCKLINE_WEBHOOK_MAX_AGE) <= timestamp <= now + timedelta(
+        seconds=settings.LOCKLINE_WEBHOOK_MAX_SKEW
+    )
+
+
+def signed_timestamp_ok(timestamp: datetime) -> bool:
+    """Whether a request's signed timestamp (Mailgun, SendGrid, SNS) is inside the window."""
+    return _within_window(timestamp, timezone.now())

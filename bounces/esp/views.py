@@ -1,0 +1,201 @@
+"""Anymail's tracking views, wrapped so that one request's events are written in one batch.
+
+Each view here is Anymail's own view class with ``BatchedTrackingMixin`` in front, served at
+Anymail's standard URL (``/anymail/<esp>/tracking/``). The mixin:
+
+1. answers 503 with the missing setting when the ESP is not configured (Anymail would raise
+   ImproperlyConfigured: a bare 500), and 413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE;
+2. checks basic auth (WEBHOOK_SECRET) before anything else, then the ESP's signature;
+3. turns what Anymail cannot parse (malformed JSON, wrong shapes) into a 400 with the reason
+   instead of a 500, keeping the body in FlaggedWebhookEvent when the request authenticated;
+4. collects the events Anymail signals and records them with one call of
+   ``tracking_events_record``; a database failure there propagates (5xx: the ESP retries).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+
+from anymail.exceptions import AnymailConfigurationError, AnymailError, AnymailWebhookValidationFailure
+from anymail.webhooks.amazon_ses import AmazonSESTrackingWebhookView
+from anymail.webhooks.base import AnymailBaseWebhookView, AnymailBasicAuthMixin
+from anymail.webhooks.brevo import BrevoTrackingWebhookView
+from anymail.webhooks.mailersend import MailerSendTrackingWebhookView
+from anymail.webhooks.mailgun import MailgunTrackingWebhookView
+from anymail.webhooks.mailjet import MailjetTrackingWebhookView
+from anymail.webhooks.mailtrap import MailtrapTrackingWebhookView
+from anymail.webhooks.mandrill import MandrillCombinedWebhookView
+from anymail.webhooks.postal import PostalTrackingWebhookView
+from anymail.webhooks.postmark import PostmarkTrackingWebhookView
+from anymail.webhooks.resend import ResendTrackingWebhookView
+from anymail.webhooks.sendgrid import SendGridTrackingWebhookView
+from anymail.webhooks.sendinblue import SendinBlueTrackingWebhookView
+from anymail.webhooks.sparkpost import SparkPostTrackingWebhookView
+from anymail.webhooks.unisender_go import UnisenderGoTrackingWebhookView
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig, SuspiciousOperation
+from django.http import HttpResponse
+from django.http.multipartparser import MultiPartParserError
+
+from bounces.esp import sns
+from bounces.esp.normalize import flag_draft, signed_timestamp_ok
+from bounces.tracking import tracking_collect, tracking_events_record
+
+logger = logging.getLogger(__name__)
+
+# What Anymail's parsers raise on a body of the wrong shape. Anything else (a database error
+# while recording) is ours and must stay a 5xx so the ESP retries.
+_BAD_INPUT = (
+    ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError, OverflowError,
+    RecursionError, AnymailError, AnymailConfigurationError, MultiPartParserError,
+)
+
+
+def _answer(status: int, text: str) -> HttpResponse:
+    return HttpResponse(text[:500] + "\n", status=status, content_type="text/plain; charset=utf-8")
+
+
+class BatchedTrackingMixin:
+    config_error: str | None = None
+
+    def __init__(self, **kwargs):
+        try:
+            super().__init__(**kwargs)
+        except ImproperlyConfigured as exc:
+            self.config_error = str(exc)
+            return
+        if isinstance(self, MandrillCombinedWebhookView) and self.webhook_key is None:
+            self.config_error = "set ANYMAIL_MANDRILL_WEBHOOK_KEY"
+        # Basic auth first: a request without the shared secret gets no further (and never
+        # makes us fetch an SNS certificate).
+        first = AnymailBasicAuthMixin.validate_request
+        self.validators = [first] + [v for v in self.validators if v is not first]
+
+    def post(self, request, *args, **kwargs):
+        if self.config_error:
+            logger.error("%s webhook not configured: %s", self.esp_name, self.config_error)
+            return _answer(503, f"{self.esp_name} webhooks are not configured")
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return _answer(413, f"body over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes")
+        try:
+            with tracking_collect() as drafts:
+                response = super().post(request, *args, **kwargs)
+        except RequestDataTooBig:
+            return _answer(413, f"body over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes")
+        except SuspiciousOperation as exc:  # AnymailWebhookValidationFailure among them
+            logger.warning("%s webhook refused: %s", self.esp_name, exc)
+            return _answer(400, f"refused: {exc}")
+        except sns.SnsHttpError as exc:
+            logger.error("%s webhook: AWS unreachable: %s", self.esp_name, exc)
+            return _answer(503, "could not reach AWS to verify the SNS signature; retry later")
+        except _BAD_INPUT as exc:
+            reason = f"unreadable {self.esp_name} webhook payload: {type(exc).__name__}: {exc}"
+            self._flag_body(request, reason)
+            return _answer(400, reason)
+        if response.status_code != 200:
+            return response  # SNS's 401 basic-auth challenge
+        summary = tracking_events_record(drafts=drafts)
+        if summary.stale and not summary.accepted:
+            return _answer(400, "every event's timestamp is outside the tolerance window")
+        return _answer(
+            200,
+            f"ok: {summary.bounces} bounces, {summary.engagement} engagement, {summary.duplicates} duplicates, "
+            f"{summary.ignored} ignored, {summary.flagged + summary.stale} flagged",
+        )
+
+    def _flag_body(self, request, reason: str) -> None:
+        """Keep an authenticated body that could not be parsed, for a human to look at."""
+        if not getattr(self, "basic_auth", None):
+            return
+        try:
+            AnymailBasicAuthMixin.validate_request(self, request)
+            body = request.body
+        except (SuspiciousOperation, OSError):
+            return
+        tracking_events_record(drafts=[flag_draft(esp_name=self.esp_name, problem=reason[:2000],
+                                                  raw=body.decode("utf-8", "replace"))])
+
+
+def _timestamp_failure(esp_name: str, value) -> AnymailWebhookValidationFailure | None:
+    try:
+        moment = datetime.fromtimestamp(float(value), tz=timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return AnymailWebhookValidationFailure(f"{esp_name} signature timestamp missing or malformed")
+    if not signed_timestamp_ok(moment):
+        return AnymailWebhookValidationFailure(f"{esp_name} signature timestamp outside the tolerance window")
+    return None
+
+
+class MailgunFreshnessMixin:
+    """Anymail checks Mailgun's HMAC over timestamp+token but not how old the timestamp is."""
+
+    def validate_request(self, request):
+        try:
+            if request.content_type == "application/json":
+                value = json.loads(request.body.decode("utf-8"))["signature"]["timestamp"]
+            else:
+                value = request.POST["timestamp"]
+        except (KeyError, TypeError, ValueError, RecursionError) as exc:
+            raise AnymailWebhookValidationFailure("Mailgun webhook called with invalid payload format") from exc
+        failure = _timestamp_failure("Mailgun", value)
+        if failure:
+            raise failure
+
+
+class SendGridFreshnessMixin:
+    """With a verification key, SendGrid signs a timestamp header: refuse stale ones."""
+
+    def validate_request(self, request):
+        if self.webhook_verification_key:
+            failure = _timestamp_failure("SendGrid", request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp"))
+            if failure:
+                raise failure
+
+
+class SnsVerifiedMixin:
+    """Amazon SES over SNS: verify the SNS signature, and confirm subscriptions without boto3."""
+
+    def __init__(self, **kwargs):
+        # Anymail's SES view builds boto3 parameters here to auto-confirm subscriptions; Lockline
+        # confirms by fetching the (verified, pinned) SubscribeURL, so boto3 is not needed.
+        self.auto_confirm_enabled = True
+        self.session_params, self.client_params = {}, {}
+        AnymailBaseWebhookView.__init__(self, **kwargs)
+
+    def validate_request(self, request):
+        sns.verify(self._parse_sns_message(request))
+
+    def auto_confirm_sns_subscription(self, sns_message):
+        if not self.basic_auth:
+            raise AnymailWebhookValidationFailure("SNS SubscriptionConfirmation without WEBHOOK_SECRET")
+        sns.confirm_subscription(sns_message)
+
+
+def _batched(anymail_view, *mixins):
+    return type(f"Lockline{anymail_view.__name__}", (BatchedTrackingMixin, *mixins, anymail_view), {})
+
+
+# URL (under /anymail/) -> view class. Mandrill's one URL also carries inbound events; those
+# pass through untouched (no tracking events to collect).
+TRACKING_VIEWS = {
+    "amazon_ses/tracking/": _batched(AmazonSESTrackingWebhookView, SnsVerifiedMixin),
+    "brevo/tracking/": _batched(BrevoTrackingWebhookView),
+    "mailersend/tracking/": _batched(MailerSendTrackingWebhookView),
+    "mailgun/tracking/": _batched(MailgunTrackingWebhookView, MailgunFreshnessMixin),
+    "mailjet/tracking/": _batched(MailjetTrackingWebhookView),
+    "mailtrap/tracking/": _batched(MailtrapTrackingWebhookView),
+    "mandrill/": _batched(MandrillCombinedWebhookView),
+    "mandrill/tracking/": _batched(MandrillCombinedWebhookView),
+    "postal/tracking/": _batched(PostalTrackingWebhookView),
+    "postmark/tracking/": _batched(PostmarkTrackingWebhookView),
+    "resend/tracking/": _batched(ResendTrackingWebhookView),
+    "sendgrid/tracking/": _batched(SendGridTrackingWebhookView, SendGridFreshnessMixin),
+    "sendinblue/tracking/": _batched(SendinBlueTrackingWebhookView),
+    "sparkpost/tracking/": _batched(SparkPostTrackingWebhookView),
+    "unisender_go/tracking/": _batched(UnisenderGoTrackingWebhookView),
+}

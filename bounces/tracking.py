@@ -1,0 +1,177 @@
+"""Recording ESP tracking events: the service behind the one Anymail ``tracking`` receiver.
+
+Anymail calls the receiver once per event inside its view. Writing each event on its own costs
+a transaction per event, so a webhook request collects its events (``tracking_collect``) and
+the view writes them all at the end with ``tracking_events_record``: one upsert per table, the
+policy for the rows actually inserted, all in one transaction. If that transaction fails the
+view answers 5xx and the ESP retries the whole request; a retry finds nothing half-written,
+and the upserts make it exactly-once (see README, "ESP webhooks").
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from bounces.bulk import insert_ignoring_conflicts
+from bounces.esp.normalize import BOUNCE, ENGAGEMENT, FLAG, STALE, TrackingDraft, tracking_draft
+from bounces.models import BounceSource, EngagementEvent, FlaggedWebhookEvent
+from bounces.services import bounce_event_build, bounce_record_many, leads_by_email
+from campaigns.selectors import message_match_many
+from leads.models import Lead
+
+logger = logging.getLogger(__name__)
+
+_collecting: ContextVar[list[TrackingDraft] | None] = ContextVar("lockline_tracking_drafts", default=None)
+
+
+@dataclass(frozen=True)
+class TrackingSummary:
+    bounces: int = 0  # new BounceEvents
+    engagement: int = 0  # new EngagementEvents
+    duplicates: int = 0  # events stored before (redeliveries)
+    suppressions: int = 0  # events that left their address suppressed
+    ignored: int = 0  # known events that say nothing about deliverability
+    flagged: int = 0  # events not understood, kept in FlaggedWebhookEvent
+    stale: int = 0  # events outside the timestamp window, kept in FlaggedWebhookEvent
+
+    @property
+    def accepted(self) -> int:
+        return self.bounces + self.engagement + self.duplicates + self.ignored + self.flagged
+
+
+@contextmanager
+def tracking_collect():
+    """Within this block, received events are collected into the yielded list, not written."""
+    drafts: list[TrackingDraft] = []
+    token = _collecting.set(drafts)
+    try:
+        yield drafts
+    finally:
+        _collecting.reset(token)
+
+
+def tracking_event_receive(*, event, esp_name: str) -> None:
+    """Take one AnymailTrackingEvent: classify it (never raises) and collect or record it."""
+    draft = tracking_draft(event=event, esp_name=esp_name)
+    drafts = _collecting.get()
+    if drafts is not None:
+        drafts.append(draft)
+    else:
+        tracking_events_record(drafts=[draft])
+
+
+def tracking_events_record(*, drafts: list[TrackingDraft]) -> TrackingSummary:
+    """Store classified events once each and apply the suppression policy, in one transaction.
+
+    Bounces go through ``bounce_record_many`` (the policy), deliveries, opens and clicks into
+    EngagementEvent (a delivery also resets the lead's soft-bounce count), events that cannot
+    be used into FlaggedWebhookEvent. Redelivered events change nothing. Raises on database
+    failure, having written nothing.
+    """
+    bounces = [d for d in drafts if d.kind == BOUNCE]
+    engaged = [d for d in drafts if d.kind == ENGAGEMENT]
+    flags = [d for d in drafts if d.kind in (FLAG, STALE)]
+    linked = bounces + engaged
+    if not (linked or flags):
+        return TrackingSummary(ignored=len(drafts))
+    with transaction.atomic():
+        matches = message_match_many(
+            lookups=[(d.message_pk, d.claimed_message_pk, d.esp_message_id, d.email) for d in linked]
+        ) if linked else []
+        message_of = dict(zip(map(id, linked), matches))
+        new_engagement = _engagement_record(engaged, message_of)
+        results = bounce_record_many(events=[
+            bounce_event_build(
+                message=message_of[id(d)], email=d.email, source=BounceSource.WEBHOOK, category=d.category,
+                reason=d.reason, status=d.status, smtp_code=d.smtp_code, diagnostic=d.diagnostic,
+                remote_mta=d.remote_mta, esp_name=d.esp_name, esp_event_id=d.esp_event_id,
+                esp_event_type=d.esp_event_type, esp_category=d.esp_category, dedupe_key=d.dedupe_key,
+                raw=d.raw, occurred_at=d.occurred_at,
+            )
+            for d in bounces
+        ])
+        _flags_record(flags)
+    new_bounces = sum(r.created for r in results)
+    return TrackingSummary(
+        bounces=new_bounces,
+        engagement=new_engagement,
+        duplicates=len(bounces) - new_bounces + len(engaged) - new_engagement,
+        suppressions=sum(1 for r in results if r.suppression is not None),
+        ignored=sum(1 for d in drafts if d.kind not in (BOUNCE, ENGAGEMENT, FLAG, STALE)),
+        flagged=sum(1 for d in flags if d.kind == FLAG),
+        stale=sum(1 for d in flags if d.kind == STALE),
+    )
+
+
+def _engagement_record(engaged: list[TrackingDraft], message_of: dict) -> int:
+    if not engaged:
+        return 0
+    unmatched = {d.email for d in engaged if message_of[id(d)] is None}
+    lead_ids = dict(leads_by_email(unmatched).values_list("email", "id")) if unmatched else {}
+    rows = {}
+    for d in engaged:
+        message = message_of[id(d)]
+        rows.setdefault(d.dedupe_key, EngagementEvent(
+            lead_id=message.lead_id if message else lead_ids.get(d.email),
+            message_id=message.pk if message else None,
+            campaign_id=message.campaign_id if message else None,
+            prompt_version_id=message.prompt_version_id if message else None,
+            email=d.email, event_type=d.category, esp_name=d.esp_name[:32], esp_event_id=d.esp_event_id,
+            esp_event_type=d.esp_event_type, click_url=d.click_url, user_agent=d.user_agent,
+            dedupe_key=d.dedupe_key, raw=d.raw, occurred_at=d.occurred_at,
+        ))
+    ordered = [rows[key] for key in sorted(rows)]  # key order: see bounce_record_many
+    inserted = {key for (key,) in insert_ignoring_conflicts(ordered, returning=("dedupe_key",))}
+    delivered: dict[int, object] = {}
+    for key in inserted:
+        row = rows[key]
+        if row.event_type == EngagementEvent.EventType.DELIVERED and row.lead_id:
+            if row.lead_id not in delivered or delivered[row.lead_id] < row.occurred_at:
+                delivered[row.lead_id] = row.occurred_at
+    if delivered:
+        lead_delivered_update(delivered)
+    return len(inserted)
+
+
+def _flags_record(flags: list[TrackingDraft]) -> int:
+    if not flags:
+        return 0
+    rows = {}
+    for d in flags:
+        rows.setdefault(d.dedupe_key, FlaggedWebhookEvent(
+            esp_name=d.esp_name[:32], esp_event_type=d.esp_event_type[:64], problem=d.problem,
+            dedupe_key=d.dedupe_key, raw=d.raw,
+        ))
+    return len(insert_ignoring_conflicts([rows[key] for key in sorted(rows)], returning=("id",)))
+
+
+def lead_delivered_update(delivered: dict[int, datetime]) -> None:
+    """Move each lead's last_delivered_at forward to the given moment (never backward)."""
+    if connection.vendor == "postgresql":
+        # One statement for the whole batch (a CASE per lead costs more to build than to run).
+        with connection.cursor() as cursor:
+            rows = ", ".join(["(%s, %s)"] * len(delivered))
+            cursor.execute(
+                f"UPDATE leads_lead SET last_delivered_at = v.at, updated_at = now() FROM (VALUES {rows}) AS v(id, at) "
+                # The id list lets the planner reach the rows by primary key instead of
+                # hashing the whole table against the VALUES list.
+                "WHERE leads_lead.id = v.id AND leads_lead.id = ANY(%s) "
+                "AND (leads_lead.last_delivered_at IS NULL OR leads_lead.last_delivered_at < v.at)",
+                [value for pair in delivered.items() for value in pair] + [list(delivered)],
+            )
+        return
+    by_moment: dict[datetime, list[int]] = {}
+    for lead_id, moment in delivered.items():
+        by_moment.setdefault(moment, []).append(lead_id)
+    for moment, ids in by_moment.items():
+        Lead.objects.filter(pk__in=ids).filter(
+            Q(last_delivered_at__isnull=True) | Q(last_delivered_at__lt=moment)
+        ).update(last_delivered_at=moment, updated_at=timezone.now())
