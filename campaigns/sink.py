@@ -52,12 +52,10 @@ class SinkRule:
         if not sep or not pattern or not reply:
             raise ValueError(f"a sink rule is REGEX=REPLY, not {spec!r}")
         options = {}
-        reply, *extras = reply.split(";")
-        for extra in extras:
-            key, _, value = extra.partition("=")
-            if key not in ("times", "stall"):
-                raise ValueError(f"unknown sink rule option {key!r} in {spec!r}")
+        while match := re.search(r";(times|stall)=([\d.]+)$", reply):
+            key, value = match.groups()
             options[key] = int(value) if key == "times" else float(value)
+            reply = reply[: match.start()]
         if reply.startswith("dsn:"):
             return cls(pattern=pattern, dsn=reply[4:].strip(), **options)
         if not re.match(r"^[245]\d\d ", reply.strip() + " "):
@@ -136,6 +134,8 @@ class SmtpSink:
         self.lock = threading.Lock()
         self.stalled = threading.Event()
         self.ids = (f"{n:06X}" for n in itertools.count(1))
+        # aiosmtpd logs every command at INFO: too loud for a sink that serves thousands.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self._loop = asyncio.new_event_loop()
         self._server = None
         self._thread = None
