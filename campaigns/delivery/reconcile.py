@@ -79,7 +79,7 @@ def message_reconcile(
                 Message.objects.select_for_update(skip_locked=True)
                 .filter(state__in=(State.QUEUED, State.DEFERRED))
                 .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-                .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=now - requeue_after))
+                .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - requeue_after))
                 .order_by("next_attempt_at")
                 .values_list("pk", flat=True)[: min(chunk, batch - requeued)]
             )
