@@ -32,12 +32,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from bounces.models import BounceEvent, Suppression
-from bounces.services import bounce_record, suppression_create, suppression_is_active
+from bounces.services import bounce_record, suppression_create
 from campaigns.delivery.classify import classify_anymail_status, classify_exception
 from campaigns.delivery.compose import message_email, uses_esp
 from campaigns.delivery.errors import Classification, DeliveryError, delivery_error
@@ -166,10 +166,13 @@ def message_send(*, message_id: int) -> SendOutcome:
 def _message_claim(*, message_id: int) -> Message | SendOutcome:
     now = timezone.now()
     with transaction.atomic():
+        _commit_without_waiting_for_disk()
         message = (
             Message.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("campaign", "prompt_version", "lead")
+            .annotate(suppressed=Exists(Suppression.objects.active(at=now).filter(email=OuterRef("to_email"))))
             .filter(pk=message_id)
+            .order_by()
             .first()
         )
         if message is None:
@@ -181,7 +184,7 @@ def _message_claim(*, message_id: int) -> Message | SendOutcome:
             # A stale duplicate (the reconciler re-published it, or an old retry): the task
             # scheduled for next_attempt_at, or the reconciler, will run it.
             return SendOutcome("skipped", state=message.state)
-        if suppression_is_active(email=message.to_email):
+        if message.suppressed:
             message.state = State.SUPPRESSED
             message.next_attempt_at = None
             message.last_response = "not sent: the address is suppressed"
@@ -204,6 +207,19 @@ def _message_claim(*, message_id: int) -> Message | SendOutcome:
         message.enqueued_at = None
         message.save(update_fields=["state", "attempts", "message_id", "enqueued_at", "updated_at"])
     return message
+
+
+def _commit_without_waiting_for_disk() -> None:
+    """Let this transaction commit without waiting for the WAL flush (PostgreSQL only).
+
+    Only for the claim: losing it in a database crash changes nothing. The attempt's result is
+    written by a normal (durable) commit, which flushes the claim's WAL record with it; and a
+    crash before that leaves the same unknown outcome the reconciler already handles. It saves
+    one disk flush per message, the largest single cost of a send on a small machine.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _message_postpone(*, message: Message, until: datetime, enqueued: bool) -> None:
