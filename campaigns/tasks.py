@@ -1,8 +1,13 @@
 """Sending tasks: thin, ids only; the services in campaigns.delivery hold the rules."""
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)
+# A database blip before the claim commits is retried soon (nothing was sent); the delivery
+# schedule's own retries go through self.retry with the policy's countdown.
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None,
+             autoretry_for=(OperationalError, InterfaceError), retry_backoff=5, retry_jitter=True,
+             retry_kwargs={"max_retries": 5})
 def message_send(self, message_id: int) -> None:
     """Send one message (idempotent: acks_late is safe). Retries with the countdown the retry
     policy or the domain throttle chose; the row's next_attempt_at backs it up if the broker

@@ -221,6 +221,14 @@ LOCKLINE_LLM_MAX_BACKOFF = env.float("LOCKLINE_LLM_MAX_BACKOFF", default=30.0)
 # The local SMTP sink (`manage.py smtp_sink`): where it mails the DSNs of late bounces
 # ("host:port"; empty: kept in the sink's log only).
 LOCKLINE_SINK_DSN_RELAY = env.str("LOCKLINE_SINK_DSN_RELAY", default="")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The demo's web, worker processes and beat write to one SQLite file. A deferred transaction
+    # that reads and then writes fails at once with "database is locked" (SQLite cannot wait
+    # there without risking deadlock); BEGIN IMMEDIATE takes the write lock up front and waits.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+if CELERY_BROKER_URL.startswith("filesystem"):
+    # The filesystem transport polls its folder (1 s by default): the demo's sends would crawl.
+    CELERY_BROKER_TRANSPORT_OPTIONS["polling_interval"] = 0.1
 CELERY_BEAT_SCHEDULE.update({
     "message-reconcile": {"task": "campaigns.tasks.message_reconcile", "schedule": LOCKLINE_RECONCILE_INTERVAL},
 })

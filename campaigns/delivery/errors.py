@@ -35,7 +35,7 @@ class DeliveryError(Exception):
         super().__init__(
             f"{classification.category} {classification.reason}"
             f"{' (' + classification.detail + ')' if classification.detail else ''}: "
-            f"{classification.smtp_code} {classification.status} {classification.diagnostic}".strip()
+            f"{classification.diagnostic or (classification.smtp_code + ' ' + classification.status).strip()}"
         )
 
 

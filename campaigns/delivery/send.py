@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -160,7 +160,18 @@ def message_send(*, message_id: int) -> SendOutcome:
         esp_message_id = message_deliver(message=message)
     except DeliveryError as error:
         return _message_failed(message=message, error=error)
-    return _message_sent(message=message, esp_message_id=esp_message_id)
+    # The server has the message: recording that must not fail on a database blip, or the
+    # reconciler would later send it again. Retry the write a few times before giving up.
+    for pause in (0.2, 1.0, 3.0, None):
+        try:
+            return _message_sent(message=message, esp_message_id=esp_message_id)
+        except (OperationalError, InterfaceError):
+            if pause is None:
+                raise
+            logger.warning("recording a sent message failed, retrying: message=%s", message.pk, exc_info=True)
+            connection.close()
+            time.sleep(pause)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _message_claim(*, message_id: int) -> Message | SendOutcome:

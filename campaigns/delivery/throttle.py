@@ -12,9 +12,12 @@ clock, so workers on hosts with skewed clocks (or frozen in tests) agree.
 from __future__ import annotations
 
 import functools
+import logging
 
 import redis
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 # KEYS: interval key, next-slot key. Returns milliseconds to wait (0: go, the slot is taken).
 _ACQUIRE = """
@@ -52,20 +55,32 @@ def _keys(domain: str) -> list[str]:
 
 
 def throttle_acquire(*, domain: str) -> float:
-    """Take the domain's send slot: 0.0 means send now; otherwise the seconds to wait."""
-    return int(_redis().eval(_ACQUIRE, 2, *_keys(domain))) / 1000
+    """Take the domain's send slot: 0.0 means send now; otherwise the seconds to wait.
+
+    Without a reachable Redis (the demo on a laptop with only Python) there are no shared
+    throttles: sends go ahead and a warning is logged, rather than no mail going out at all.
+    """
+    try:
+        return int(_redis().eval(_ACQUIRE, 2, *_keys(domain))) / 1000
+    except redis.ConnectionError as exc:
+        logger.warning("recipient-domain throttles are off, Redis is unreachable: %s", exc)
+        return 0.0
 
 
 def throttle_note(*, domain: str) -> float:
     """Record a throttle reply from ``domain``; returns the interval (s) now between its sends."""
-    interval_ms = _redis().eval(
-        _NOTE,
-        2,
-        *_keys(domain),
-        int(settings.LOCKLINE_THROTTLE_INITIAL_INTERVAL * 1000),
-        int(settings.LOCKLINE_THROTTLE_MAX_INTERVAL * 1000),
-        int(settings.LOCKLINE_THROTTLE_COOLDOWN * 1000),
-    )
+    try:
+        interval_ms = _redis().eval(
+            _NOTE,
+            2,
+            *_keys(domain),
+            int(settings.LOCKLINE_THROTTLE_INITIAL_INTERVAL * 1000),
+            int(settings.LOCKLINE_THROTTLE_MAX_INTERVAL * 1000),
+            int(settings.LOCKLINE_THROTTLE_COOLDOWN * 1000),
+        )
+    except redis.ConnectionError as exc:
+        logger.warning("throttle reply from %s not shared, Redis is unreachable: %s", domain, exc)
+        return 0.0
     return int(interval_ms) / 1000
 
 
