@@ -21,7 +21,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from email import message_from_bytes
-from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from aiosmtpd.smtp import SMTP
@@ -129,7 +128,7 @@ class SmtpSink:
         self.host, self.port, self.rules = host, port, list(rules)
         self.dsn_relay, self.dsn_delay, self.verbose = dsn_relay, dsn_delay, verbose
         self.received: list[Received] = []
-        self.dsns: list[EmailMessage] = []
+        self.dsns: list[bytes] = []
         self.attempts: Counter = Counter()
         self.lock = threading.Lock()
         self.stalled = threading.Event()
@@ -207,41 +206,49 @@ class SmtpSink:
         host, _, port = self.dsn_relay.rpartition(":")
         try:
             with smtplib.SMTP(host, int(port), timeout=10) as relay:
-                relay.send_message(dsn, from_addr="", to_addrs=[item.mail_from])
+                relay.sendmail("", [item.mail_from], dsn)
             self.log(f"DSN for {item.rcpt} mailed to {item.mail_from} via {self.dsn_relay}")
         except (OSError, smtplib.SMTPException) as exc:
             logger.warning("the sink could not mail a DSN to %s: %s", self.dsn_relay, exc)
 
 
-def dsn_build(*, original: Received, reply: str, reporting_mta: str) -> EmailMessage:
-    """An RFC 3464 delivery status notification for ``original`` with the SMTP ``reply``."""
+def dsn_build(*, original: Received, reply: str, reporting_mta: str) -> bytes:
+    """An RFC 3464 delivery status notification (multipart/report) for ``original``."""
     code, _, text = reply.partition(" ")
     status = re.match(r"([245]\.\d{1,3}\.\d{1,3})", text)
-    headers = b"".join(original.data.split(b"\r\n\r\n", 1)[0].splitlines(keepends=True)[:50])
-    dsn = EmailMessage()
-    dsn["From"] = f"Mail Delivery System <MAILER-DAEMON@{reporting_mta}>"
-    dsn["To"] = original.mail_from
-    dsn["Subject"] = "Undelivered Mail Returned to Sender"
-    dsn["Date"] = formatdate(localtime=False)
-    dsn["Message-ID"] = make_msgid(domain=reporting_mta)
-    dsn.set_content(f"Your message to <{original.rcpt}> could not be delivered.\n\n{reply}\n")
-    dsn.make_mixed()
-    dsn.set_type("multipart/report")
-    dsn.set_param("report-type", "delivery-status")
-    status_part = EmailMessage()
-    status_part.set_content(
-        f"Reporting-MTA: dns; {reporting_mta}\n\n"
-        f"Final-Recipient: rfc822; {original.rcpt}\n"
-        f"Action: failed\n"
-        f"Status: {status.group(1) if status else '5.0.0'}\n"
-        f"Diagnostic-Code: smtp; {code} {text}\n"
-    )
-    status_part.replace_header("Content-Type", "message/delivery-status")
-    dsn.attach(status_part)
-    headers_part = EmailMessage()
-    headers_part.set_content(headers.decode("utf-8", "replace"))
-    headers_part.replace_header("Content-Type", "text/rfc822-headers")
-    dsn.attach(headers_part)
-    return dsn
-
-
+    headers = original.data.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0].decode("utf-8", "replace")
+    boundary = f"dsn-{time.time_ns()}"
+    return "\r\n".join([
+        f"From: Mail Delivery System <MAILER-DAEMON@{reporting_mta}>",
+        f"To: {original.mail_from}",
+        "Subject: Undelivered Mail Returned to Sender",
+        f"Date: {formatdate(localtime=False)}",
+        f"Message-ID: {make_msgid(domain=reporting_mta)}",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"',
+        "",
+        f"--{boundary}",
+        "Content-Type: text/plain; charset=utf-8",
+        "",
+        f"Your message to <{original.rcpt}> could not be delivered.",
+        "",
+        reply,
+        "",
+        f"--{boundary}",
+        "Content-Type: message/delivery-status",
+        "",
+        f"Reporting-MTA: dns; {reporting_mta}",
+        "",
+        f"Final-Recipient: rfc822; {original.rcpt}",
+        "Action: failed",
+        f"Status: {status.group(1) if status else '5.0.0'}",
+        f"Diagnostic-Code: smtp; {code} {text}",
+        "",
+        f"--{boundary}",
+        "Content-Type: text/rfc822-headers",
+        "",
+        headers.replace("\n", "\r\n"),
+        "",
+        f"--{boundary}--",
+        "",
+    ]).encode("utf-8")

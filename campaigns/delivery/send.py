@@ -126,7 +126,7 @@ def message_deliver(*, message: Message) -> str:
         if found is not None:
             raise delivery_error(found)
         recipient = email.anymail_status.recipients.get(message.to_email)
-        return str(recipient.message_id or "") if recipient else ""
+        return "" if recipient is None or recipient.message_id is None else str(recipient.message_id)
     return ""
 
 
