@@ -60,3 +60,12 @@ def start_worker(sink, broker):
 
 def rule(spec: str) -> SinkRule:
     return SinkRule.parse(spec)
+
+
+def running_message(email: str, **campaign_fields):
+    """A queued message to ``email`` in a running campaign (the lead is created with it)."""
+    from campaigns.models import Campaign
+    from tests.factories import CampaignFactory, LeadFactory, MessageFactory
+
+    campaign = CampaignFactory(status=Campaign.Status.RUNNING, **campaign_fields)
+    return MessageFactory(campaign=campaign, lead=LeadFactory(email=email), to_email=email)

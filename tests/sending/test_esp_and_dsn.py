@@ -8,10 +8,9 @@ from anymail.message import AnymailRecipientStatus
 from bounces.models import BounceEvent, Suppression
 from campaigns.delivery import send as send_module
 from campaigns.delivery.send import message_send
-from campaigns.models import Campaign
 from campaigns.sink import DEFAULT_RULES, SmtpSink
 from campaigns.tokens import find_token
-from tests.factories import CampaignFactory, LeadFactory, MessageFactory
+from tests.sending.conftest import running_message
 from tests.workers import wait_for
 
 pytestmark = pytest.mark.django_db
@@ -23,11 +22,6 @@ def esp(settings, mailoutbox):
     send_module._connection_drop()
     yield mailoutbox
     send_module._connection_drop()
-
-
-def running_message(email):
-    return MessageFactory(campaign=CampaignFactory(status=Campaign.Status.RUNNING), lead=LeadFactory(email=email),
-                          to_email=email)
 
 
 def test_an_esp_send_carries_metadata_and_records_the_esp_message_id(esp):

@@ -14,6 +14,7 @@ from campaigns.models import Campaign, Message
 from leads.models import Lead
 from tests.test_settings import run_django
 from tests.factories import CampaignFactory, LeadFactory, MessageFactory
+from tests.sending.conftest import running_message
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=dt_timezone.utc)
 
@@ -63,8 +64,7 @@ def fail(message: Message, reply: str):
 def test_a_transient_failure_is_retried_on_the_schedule_and_on_give_up_fails_leaving_the_lead_clean(settings):
     settings.LOCKLINE_RETRY_JITTER = 0
     with freeze_time(START) as clock:
-        message = MessageFactory(campaign=CampaignFactory(status=Campaign.Status.RUNNING),
-                                 lead=LeadFactory(email="greylist.ada@acme.example"))
+        message = running_message("greylist.ada@acme.example")
         waits = []
         while True:
             outcome = fail(message, "450 4.7.1 Greylisted, try again later")
@@ -87,8 +87,7 @@ def test_a_transient_failure_is_retried_on_the_schedule_and_on_give_up_fails_lea
 def test_soft_failures_give_up_after_n_and_suppress_as_persistent_soft(settings):
     settings.LOCKLINE_RETRY_JITTER = 0
     with freeze_time(START) as clock:
-        message = MessageFactory(campaign=CampaignFactory(status=Campaign.Status.RUNNING),
-                                 lead=LeadFactory(email="full.ada@acme.example"))
+        message = running_message("full.ada@acme.example")
         actions = []
         for _ in range(settings.LOCKLINE_RETRY_MAX_SOFT_FAILURES):
             outcome = fail(message, "552 5.2.2 Mailbox full")

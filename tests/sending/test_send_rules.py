@@ -12,13 +12,9 @@ from campaigns.delivery.send import message_send
 from campaigns.models import Campaign, Message
 from campaigns.tokens import find_token, message_token
 from tests.factories import CampaignFactory, LeadFactory, MessageFactory, TagFactory
+from tests.sending.conftest import running_message
 
 pytestmark = pytest.mark.django_db
-
-
-def running_message(email: str, **campaign) -> Message:
-    campaign = CampaignFactory(status=Campaign.Status.RUNNING, **campaign)
-    return MessageFactory(campaign=campaign, lead=LeadFactory(email=email), to_email=email)
 
 
 def test_a_suppression_created_after_enqueue_stops_the_send(sink, django_capture_on_commit_callbacks):

@@ -13,6 +13,7 @@ from campaigns.delivery.send import message_deliver, message_send
 from campaigns.models import Campaign, Message
 from leads.models import Lead
 from tests.factories import CampaignFactory, LeadFactory, MessageFactory
+from tests.sending.conftest import running_message
 from tests.sending.conftest import rule
 
 pytestmark = pytest.mark.django_db
@@ -51,11 +52,6 @@ EXTRA_RULES = [
 @pytest.fixture
 def sink_rules():
     return EXTRA_RULES
-
-
-def running_message(email: str) -> Message:
-    campaign = CampaignFactory(status=Campaign.Status.RUNNING)
-    return MessageFactory(campaign=campaign, lead=LeadFactory(email=email), to_email=email)
 
 
 def test_the_seed_test_a_550_answer_raises_hard_bounce_error(sink):
