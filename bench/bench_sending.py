@@ -47,7 +47,10 @@ def free_port() -> int:
 def env(**extra) -> dict:
     return {**os.environ, "DJANGO_SETTINGS_MODULE": "lockline.settings", "DATABASE_URL": BENCH_DATABASE_URL,
             "CELERY_BROKER_URL": BROKER_URL, "REDIS_URL": os.environ.get("REDIS_URL", BROKER_URL),
-            "CONN_MAX_AGE": "600", "LOG_LEVEL": "WARNING", **extra}
+            "CONN_MAX_AGE": "600", "LOG_LEVEL": "WARNING",
+            # Production mode, as deployed: with DEBUG on, Django keeps every query's SQL in memory.
+            "DEBUG": "0", "SECRET_KEY": "bench-" + "k" * 60, "WEBHOOK_SECRET": "bench:bench",
+            **extra}
 
 
 def admin_sql(sql: str) -> None:

@@ -69,26 +69,31 @@ def campaign_launch(*, campaign: Campaign, generator=None, chunk_size: int | Non
     prompt = campaign.prompt_version
     created, last_id = 0, 0
     while True:
+        leads = list(lead_list_eligible(campaign=campaign).filter(id__gt=last_id)[:chunk_size])
+        if not leads:
+            break
+        last_id = leads[-1].id
+        # Generate outside any transaction: an AI generator makes HTTP calls, and slow I/O must
+        # not hold the campaign's row lock.
+        generated = [(lead, generator.generate(prompt_version=prompt, lead=lead)) for lead in leads]
         with transaction.atomic():
-            # The campaign lock keeps a concurrent launch of the same campaign from inserting the
-            # same (campaign, lead) pairs between our NOT EXISTS check and the insert.
+            # The campaign lock serialises concurrent launches of one campaign; under it, drop
+            # the leads another launch messaged since we read the chunk.
             Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
-            leads = list(lead_list_eligible(campaign=campaign).filter(id__gt=last_id)[:chunk_size])
-            if not leads:
-                break
-            last_id = leads[-1].id
+            taken = set(Message.objects.filter(campaign=campaign, lead_id__in=[lead.id for lead in leads])
+                        .values_list("lead_id", flat=True))
             now = timezone.now()
-            messages = []
-            for lead in leads:
-                text = generator.generate(prompt_version=prompt, lead=lead)
-                messages.append(Message(
-                    campaign=campaign, lead=lead, prompt_version=prompt, to_email=lead.email,
-                    subject=text.subject, body=text.body, state=Message.State.QUEUED,
-                    next_attempt_at=now, enqueued_at=now,
-                ))
+            messages = [
+                Message(campaign=campaign, lead=lead, prompt_version=prompt, to_email=lead.email,
+                        subject=text.subject, body=text.body, state=Message.State.QUEUED,
+                        next_attempt_at=now, enqueued_at=now)
+                for lead, text in generated
+                if lead.id not in taken
+            ]
             ids = [m.pk for m in Message.objects.bulk_create(messages)]
-            transaction.on_commit(lambda ids=ids: message_dispatch_task.delay(ids))
+            if ids:
+                transaction.on_commit(lambda ids=ids: message_dispatch_task.delay(ids))
         created += len(ids)
-        del leads, messages
+        del leads, generated, messages
     logger.info("campaign launched: campaign=%s created=%s", campaign.pk, created)
     return LaunchResult(campaign=campaign, created=created)
