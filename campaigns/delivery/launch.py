@@ -1,11 +1,13 @@
 """Launching a campaign: one Message per eligible lead, generated now, sent by workers."""
 from __future__ import annotations
 
+import csv
+import io
 import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -40,6 +42,37 @@ def lead_list_eligible(*, campaign: Campaign):
         .order_by("id")
         .only("id", "email", "name", "company", "domain", "metadata")
     )
+
+
+_COPY_FIELDS = ("id", "campaign_id", "lead_id", "prompt_version_id", "to_email", "subject", "body", "state",
+                "attempts", "next_attempt_at", "enqueued_at", "last_response", "created_at", "updated_at")
+
+
+def messages_insert(messages: list[Message]) -> list[int]:
+    """Insert new messages; returns their ids in order.
+
+    On PostgreSQL: ids drawn from the table's sequence in one query, rows written with COPY. A
+    launch writes 100,000 rows, and bulk_create spends most of its time preparing each value in
+    Python (measured: about 3x slower than COPY). Elsewhere (the SQLite demo): bulk_create.
+    """
+    if not messages:
+        return []
+    if connection.vendor != "postgresql":
+        return [m.pk for m in Message.objects.bulk_create(messages)]
+    table = Message._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                       [table, len(messages)])
+        ids = [row[0] for row in cursor.fetchall()]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        for pk, m in zip(ids, messages):
+            writer.writerow([pk, m.campaign_id, m.lead_id, m.prompt_version_id, m.to_email, m.subject, m.body,
+                             m.state, m.attempts, m.next_attempt_at.isoformat(), m.enqueued_at.isoformat(),
+                             m.last_response, m.created_at.isoformat(), m.updated_at.isoformat()])
+        buffer.seek(0)
+        cursor.cursor.copy_expert(f"COPY {table} ({', '.join(_COPY_FIELDS)}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL (subject, body, last_response))", buffer)
+    return ids
 
 
 def campaign_launch(*, campaign: Campaign, generator=None, chunk_size: int | None = None) -> LaunchResult:
@@ -86,11 +119,11 @@ def campaign_launch(*, campaign: Campaign, generator=None, chunk_size: int | Non
             messages = [
                 Message(campaign=campaign, lead=lead, prompt_version=prompt, to_email=lead.email,
                         subject=text.subject, body=text.body, state=Message.State.QUEUED,
-                        next_attempt_at=now, enqueued_at=now)
+                        next_attempt_at=now, enqueued_at=now, created_at=now, updated_at=now)
                 for lead, text in generated
                 if lead.id not in taken
             ]
-            ids = [m.pk for m in Message.objects.bulk_create(messages)]
+            ids = messages_insert(messages)
             if ids:
                 transaction.on_commit(lambda ids=ids: message_dispatch_task.delay(ids))
         created += len(ids)
