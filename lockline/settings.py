@@ -232,9 +232,13 @@ if CELERY_BROKER_URL.startswith("filesystem"):
 CELERY_BEAT_SCHEDULE.update({
     "message-reconcile": {"task": "campaigns.tasks.message_reconcile", "schedule": LOCKLINE_RECONCILE_INTERVAL},
 })
-# The dispatcher only publishes ids: keep it off the `send` queue so a backlog of sends cannot
-# starve it. (An exact name wins over the `campaigns.tasks.*` glob.)
-CELERY_TASK_ROUTES = {"campaigns.tasks.message_dispatch": {"queue": "default"}, **CELERY_TASK_ROUTES}
+# The dispatcher and the reconciler only publish ids: keep them off the `send` queue so a
+# backlog of sends cannot starve them. (An exact name wins over the `campaigns.tasks.*` glob.)
+CELERY_TASK_ROUTES = {
+    "campaigns.tasks.message_dispatch": {"queue": "default"},
+    "campaigns.tasks.message_reconcile": {"queue": "default"},
+    **CELERY_TASK_ROUTES,
+}
 # The broker must not redeliver a retry that is still waiting for its countdown.
 if CELERY_BROKER_URL.startswith(("redis", "rediss")) and (
     CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]

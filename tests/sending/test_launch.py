@@ -81,3 +81,15 @@ def test_a_broken_template_fails_with_a_clear_error_and_creates_nothing(audience
     with pytest.raises(GenerationError, match="template cannot be rendered"):
         campaign_launch(campaign=campaign, generator=TemplateGenerator())
     assert not Message.objects.exists()
+
+
+def test_sends_go_to_the_send_queue_and_the_dispatcher_and_reconciler_stay_off_it():
+    from lockline.celery import app
+
+    def queue(name):
+        return app.amqp.router.route({}, name)["queue"].name
+
+    assert queue("campaigns.tasks.message_send") == "send"
+    assert queue("campaigns.tasks.message_dispatch") == "default"
+    assert queue("campaigns.tasks.message_reconcile") == "default"
+    assert "message-reconcile" in app.conf.beat_schedule
