@@ -207,6 +207,8 @@ LOCKLINE_LAUNCH_CHUNK = env.int("LOCKLINE_LAUNCH_CHUNK", default=2000)
 # than SENDING_STUCK_AFTER (above the task's hard time limit, so its worker is surely gone) is
 # resolved. At most RECONCILE_BATCH messages per run.
 LOCKLINE_REQUEUE_AFTER = env.int("LOCKLINE_REQUEUE_AFTER", default=900)
+# ... or after this much when the broker's send queue is empty (it lost its messages).
+LOCKLINE_REQUEUE_AFTER_IDLE = env.int("LOCKLINE_REQUEUE_AFTER_IDLE", default=60)
 LOCKLINE_SENDING_STUCK_AFTER = env.int("LOCKLINE_SENDING_STUCK_AFTER", default=2 * CELERY_TASK_TIME_LIMIT)
 LOCKLINE_RECONCILE_INTERVAL = env.float("LOCKLINE_RECONCILE_INTERVAL", default=60.0)
 LOCKLINE_RECONCILE_BATCH = env.int("LOCKLINE_RECONCILE_BATCH", default=20000)

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from kombu.exceptions import ChannelError
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -42,6 +43,22 @@ def message_publish(*, message_ids: list[int]) -> None:
             message_send_task.apply_async((message_id,), producer=producer)
 
 
+def broker_send_queue_length() -> int | None:
+    """Messages waiting in the broker's send queue, or None if the broker cannot say."""
+    from celery import current_app
+
+    try:
+        with current_app.connection_for_write() as connection:
+            try:
+                return connection.default_channel.queue_declare(queue="send", passive=True).message_count
+            except ChannelError:
+                # The queue is not even declared (a flushed Redis lost its bindings too): empty.
+                return 0
+    except Exception:  # noqa: BLE001 - any failure means "unknown": fall back to the long timeout
+        logger.warning("could not read the send queue's length", exc_info=True)
+        return None
+
+
 def message_reconcile(
     *,
     now: datetime | None = None,
@@ -52,7 +69,12 @@ def message_reconcile(
     """Run the three repairs above once; returns how many messages/campaigns each touched."""
     now = now or timezone.now()
     if requeue_after is None:
-        requeue_after = timedelta(seconds=settings.LOCKLINE_REQUEUE_AFTER)
+        # An empty send queue with due messages waiting means the broker lost them (a restart, a
+        # FLUSHALL): re-publish after a short grace instead of the long backlog timeout.
+        idle = broker_send_queue_length() == 0
+        requeue_after = timedelta(
+            seconds=settings.LOCKLINE_REQUEUE_AFTER_IDLE if idle else settings.LOCKLINE_REQUEUE_AFTER
+        )
     if stuck_after is None:
         stuck_after = timedelta(seconds=settings.LOCKLINE_SENDING_STUCK_AFTER)
     batch = batch or settings.LOCKLINE_RECONCILE_BATCH

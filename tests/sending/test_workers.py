@@ -84,3 +84,25 @@ def test_a_redis_flush_mid_campaign_loses_no_message_and_duplicates_none(sink, s
 
     assert set(states().values()) == {"sent"}
     assert deliveries_per_message(sink) == {e: 1 for e in emails}
+
+
+@pytest.mark.django_db(transaction=False)
+def test_the_reconciler_republishes_soon_when_the_broker_queue_is_empty_and_waits_while_it_is_not(broker, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from campaigns.delivery.reconcile import broker_send_queue_length
+    from tests.sending.conftest import running_message
+
+    message = running_message("ada@acme.example")
+    minutes_ago = timezone.now() - timedelta(minutes=2)
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=minutes_ago, enqueued_at=minutes_ago)
+
+    broker.lpush("send", "a task still waiting")
+    assert broker_send_queue_length() == 1
+    assert message_reconcile().requeued == 0  # a backlog: the long timeout applies
+
+    broker.delete("send")
+    assert message_reconcile().requeued == 1  # the queue is empty: the broker lost it
+    assert broker_send_queue_length() == 1
