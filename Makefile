@@ -27,6 +27,7 @@ run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_history
+	$(PY) manage.py launch_campaign "Demo outreach"
 	@echo
 	@echo "Lockline is starting: admin at http://127.0.0.1:8000/admin/ (login demo / lockline-demo)"
 	@echo

@@ -121,6 +121,10 @@ class Message(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When a send task for this message was last published to the broker (or, for a retry, when
+    # its countdown ends). The reconciler re-publishes a due message whose task is older than
+    # LOCKLINE_REQUEUE_AFTER: the broker lost it (Redis restart, FLUSHALL).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     last_response = models.TextField(blank=True)
     # Our RFC 5322 Message-ID (without angle brackets) and the ESP's id: bounces match on both.
     message_id = models.CharField(max_length=255, null=True, blank=True, unique=True)

@@ -271,6 +271,79 @@ LOCKLINE_WEBHOOK_MAX_SKEW = env.int("LOCKLINE_WEBHOOK_MAX_SKEW", default=300)
 LOCKLINE_SNS_TOPIC_ARNS = env.list("LOCKLINE_SNS_TOPIC_ARNS", default=[])
 LOCKLINE_SNS_CERTIFICATE_FETCHER = "bounces.esp.sns.fetch_url"
 LOCKLINE_SNS_HTTP_TIMEOUT = env.float("LOCKLINE_SNS_HTTP_TIMEOUT", default=5.0)
+# --- Sending (campaigns.delivery: launch, send, classify, retry, throttle, reconcile) ---------
+# Retry schedule, modelled on Postfix's deferred queue (minimal_backoff_time 300 s, doubling,
+# maximal_backoff_time 4 h, maximal_queue_lifetime 5 days); ± jitter spreads a batch's retries.
+LOCKLINE_RETRY_BASE_DELAY = env.int("LOCKLINE_RETRY_BASE_DELAY", default=300)
+LOCKLINE_RETRY_MAX_DELAY = env.int("LOCKLINE_RETRY_MAX_DELAY", default=4 * 3600)
+LOCKLINE_RETRY_JITTER = env.float("LOCKLINE_RETRY_JITTER", default=0.2)
+LOCKLINE_RETRY_LIFETIME = env.int("LOCKLINE_RETRY_LIFETIME", default=5 * 24 * 3600)
+# A message gives up after this many soft failures (and its address is then suppressed as a
+# persistent soft bounce); transient failures only ever give up on the lifetime.
+LOCKLINE_RETRY_MAX_SOFT_FAILURES = env.int("LOCKLINE_RETRY_MAX_SOFT_FAILURES", default=LOCKLINE_SOFT_BOUNCE_LIMIT)
+# 554 5.7.1 blocks (spam / policy) within one campaign that pause it: its text or our
+# reputation is the problem, and sending more of it makes the reputation worse.
+LOCKLINE_BLOCKS_PAUSE_CAMPAIGN = env.int("LOCKLINE_BLOCKS_PAUSE_CAMPAIGN", default=3)
+# Recipient-domain throttle after a throttle reply: minimum interval between sends to the
+# domain (s), doubling per further throttle reply up to the max, lapsing after the cooldown.
+LOCKLINE_THROTTLE_INITIAL_INTERVAL = env.float("LOCKLINE_THROTTLE_INITIAL_INTERVAL", default=5.0)
+LOCKLINE_THROTTLE_MAX_INTERVAL = env.float("LOCKLINE_THROTTLE_MAX_INTERVAL", default=300.0)
+LOCKLINE_THROTTLE_COOLDOWN = env.float("LOCKLINE_THROTTLE_COOLDOWN", default=900.0)
+# A held message (campaign or prompt version paused, send limit reached) is looked at again
+# after this many seconds.
+LOCKLINE_HOLD_RECHECK = env.int("LOCKLINE_HOLD_RECHECK", default=60)
+# Launch: leads streamed and messages written in chunks of this size; send tasks published in
+# chunks by the dispatcher.
+LOCKLINE_LAUNCH_CHUNK = env.int("LOCKLINE_LAUNCH_CHUNK", default=2000)
+# Reconciler (beat): a due message whose task was published longer ago than REQUEUE_AFTER is
+# taken as lost (Redis restart, FLUSHALL) and published again; a message in `sending` longer
+# than SENDING_STUCK_AFTER (above the task's hard time limit, so its worker is surely gone) is
+# resolved. At most RECONCILE_BATCH messages per run.
+LOCKLINE_REQUEUE_AFTER = env.int("LOCKLINE_REQUEUE_AFTER", default=900)
+# ... or after this much when the broker's send queue is empty (it lost its messages).
+LOCKLINE_REQUEUE_AFTER_IDLE = env.int("LOCKLINE_REQUEUE_AFTER_IDLE", default=60)
+LOCKLINE_SENDING_STUCK_AFTER = env.int("LOCKLINE_SENDING_STUCK_AFTER", default=2 * CELERY_TASK_TIME_LIMIT)
+LOCKLINE_RECONCILE_INTERVAL = env.float("LOCKLINE_RECONCILE_INTERVAL", default=60.0)
+LOCKLINE_RECONCILE_BATCH = env.int("LOCKLINE_RECONCILE_BATCH", default=20000)
+# Message generation: the template generator unless an OpenAI-compatible endpoint is set.
+LOCKLINE_LLM_URL = env.str("LOCKLINE_LLM_URL", default="")
+LOCKLINE_LLM_API_KEY = env.str("LOCKLINE_LLM_API_KEY", default="")
+LOCKLINE_LLM_MODEL = env.str("LOCKLINE_LLM_MODEL", default="gpt-4o-mini")
+LOCKLINE_LLM_TIMEOUT = env.float("LOCKLINE_LLM_TIMEOUT", default=30.0)
+LOCKLINE_LLM_RETRIES = env.int("LOCKLINE_LLM_RETRIES", default=3)
+LOCKLINE_LLM_BACKOFF = env.float("LOCKLINE_LLM_BACKOFF", default=1.0)
+LOCKLINE_LLM_MAX_BACKOFF = env.float("LOCKLINE_LLM_MAX_BACKOFF", default=30.0)
+# The local SMTP sink (`manage.py smtp_sink`): where it mails the DSNs of late bounces
+# ("host:port"; empty: kept in the sink's log only).
+LOCKLINE_SINK_DSN_RELAY = env.str("LOCKLINE_SINK_DSN_RELAY", default="")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The demo's web, worker processes and beat write to one SQLite file. A deferred transaction
+    # that reads and then writes fails at once with "database is locked" (SQLite cannot wait
+    # there without risking deadlock); BEGIN IMMEDIATE takes the write lock up front and waits.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+if CELERY_BROKER_URL.startswith("filesystem"):
+    # The filesystem transport polls its folder (1 s by default): the demo's sends would crawl.
+    CELERY_BROKER_TRANSPORT_OPTIONS["polling_interval"] = 0.1
+CELERY_BEAT_SCHEDULE.update({
+    "message-reconcile": {"task": "campaigns.tasks.message_reconcile", "schedule": LOCKLINE_RECONCILE_INTERVAL},
+})
+# The dispatcher and the reconciler only publish ids: keep them off the `send` queue so a
+# backlog of sends cannot starve them. (An exact name wins over the `campaigns.tasks.*` glob.)
+CELERY_TASK_ROUTES = {
+    "campaigns.tasks.message_dispatch": {"queue": "default"},
+    "campaigns.tasks.message_reconcile": {"queue": "default"},
+    **CELERY_TASK_ROUTES,
+}
+# The broker must not redeliver a retry that is still waiting for its countdown.
+if CELERY_BROKER_URL.startswith(("redis", "rediss")) and (
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    <= LOCKLINE_RETRY_MAX_DELAY * (1 + LOCKLINE_RETRY_JITTER) + 600
+):
+    raise ImproperlyConfigured(
+        "CELERY_VISIBILITY_TIMEOUT must exceed the longest retry countdown "
+        "(LOCKLINE_RETRY_MAX_DELAY × (1 + LOCKLINE_RETRY_JITTER)) by 10 minutes, or Redis redelivers "
+        "waiting retries again and again."
+    )
 
 # --- Static files and the rest ----------------------------------------------------------------
 STATIC_URL = "static/"

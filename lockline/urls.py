@@ -15,4 +15,5 @@ urlpatterns = [
     path("anymail/", include(("bounces.esp.urls", "lockline_webhooks"))),
     path("anymail/", include("anymail.urls")),
     path("", include("ops.urls")),
+    path("", include("campaigns.urls")),
 ]

@@ -24,6 +24,7 @@ PUBLIC_PREFIXES = {
     "anymail/": "ESP webhooks: Anymail checks basic auth and signatures",
     "inbound/": "mail gateways: authenticated by the view",
     "static/": "admin assets",
+    "unsubscribe/": "RFC 8058 one-click unsubscribe: the signed token in the link is the credential",
 }
 # Route converters with a value that resolves.
 SAMPLE = {"int": "1", "str": "x", "slug": "x", "path": "x", "uuid": "00000000-0000-0000-0000-000000000001"}

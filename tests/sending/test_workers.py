@@ -1,0 +1,113 @@
+"""Real Celery workers: a worker killed mid-send and a flushed Redis lose and duplicate nothing."""
+from datetime import timedelta
+
+import pytest
+
+from campaigns.delivery.launch import campaign_launch
+from campaigns.delivery.reconcile import message_reconcile
+from campaigns.models import Message
+from campaigns.sink import SinkRule
+from campaigns.tokens import message_token
+from tests.factories import CampaignFactory, LeadFactory, TagFactory
+from tests.workers import wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+# The reconciler's timeouts, zeroed: the test itself says when the broker lost its tasks and when
+# the killed worker's claim is stuck.
+RECONCILE_NOW = {"requeue_after": timedelta(0), "stuck_after": timedelta(0)}
+
+
+def audience(emails):
+    tag = TagFactory(name="workers")
+    for email in emails:
+        LeadFactory(email=email).tags.add(tag)
+    return CampaignFactory(audience_tag=tag)
+
+
+def states():
+    return dict(Message.objects.values_list("to_email", "state"))
+
+
+def all_final():
+    return not Message.objects.exclude(state__in=Message.FINAL_STATES).exists()
+
+
+def deliveries_per_message(sink):
+    counts = sink.count_by_token()
+    return {m.to_email: counts[message_token(m.pk)] for m in Message.objects.all()}
+
+
+@pytest.fixture
+def sink_rules():
+    return [
+        # The first attempt to slow.* stalls at RCPT long enough to kill the worker mid-send.
+        SinkRule(r"^slow\.", stall=30, times=1),
+        # Paced deliveries, so a flush can land while most of a campaign is still queued.
+        SinkRule(r"^paced\.", stall=0.05),
+    ]
+
+
+def test_a_worker_killed_mid_send_delivers_every_message_exactly_once(sink, start_worker):
+    emails = ["slow.ada@acme.example"] + [f"lead{n}@acme.example" for n in range(8)] + ["unknown.bob@acme.example"]
+    campaign = audience(emails)
+    worker = start_worker()
+    campaign_launch(campaign=campaign)
+
+    sink.stalled.wait(60)
+    wait_for(lambda: Message.objects.filter(state__in=["sent", "bounced"]).count() == 9, message="the others")
+    assert Message.objects.get(to_email="slow.ada@acme.example").state == "sending"
+    worker.kill()
+
+    # The killed worker's claim stays `sending` until the reconciler resolves it.
+    assert Message.objects.get(to_email="slow.ada@acme.example").state == "sending"
+    start_worker()
+    result = message_reconcile(**RECONCILE_NOW)
+    assert result.unstuck == 1 and result.requeued == 1
+    wait_for(all_final, message="every message final")
+
+    assert states() == {**{e: "sent" for e in emails}, "unknown.bob@acme.example": "bounced"}
+    assert deliveries_per_message(sink) == {**{e: 1 for e in emails}, "unknown.bob@acme.example": 0}
+
+
+def test_a_redis_flush_mid_campaign_loses_no_message_and_duplicates_none(sink, start_worker, broker):
+    emails = [f"paced.lead{n}@acme.example" for n in range(60)]
+    campaign = audience(emails)
+    start_worker()
+    campaign_launch(campaign=campaign)
+
+    wait_for(lambda: Message.objects.filter(state="sent").count() >= 5, message="the first deliveries")
+    broker.flushdb()
+    wait_for(lambda: not Message.objects.filter(state="sending").exists(), message="in-flight sends to finish")
+    stranded = Message.objects.filter(state="queued").count()
+    assert stranded > 0  # the flush took their tasks: nothing would ever send them
+
+    # stuck_after keeps its default: this worker is alive, and a message it is sending right now
+    # must not be taken for stuck (that is what the default, above the task time limit, ensures).
+    result = message_reconcile(requeue_after=RECONCILE_NOW["requeue_after"])
+    assert result.unstuck == 0
+    assert result.requeued >= 1
+    wait_for(all_final, message="every message final")
+
+    assert set(states().values()) == {"sent"}
+    assert deliveries_per_message(sink) == {e: 1 for e in emails}
+
+
+@pytest.mark.django_db(transaction=False)
+def test_the_reconciler_republishes_soon_when_the_broker_queue_is_empty_and_waits_while_it_is_not(broker, settings):
+    from django.utils import timezone
+
+    from campaigns.delivery.reconcile import broker_send_queue_length
+    from tests.sending.conftest import running_message
+
+    message = running_message("ada@acme.example")
+    minutes_ago = timezone.now() - timedelta(minutes=2)
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=minutes_ago, enqueued_at=minutes_ago)
+
+    broker.lpush("send", "a task still waiting")
+    assert broker_send_queue_length() == 1
+    assert message_reconcile().requeued == 0  # a backlog: the long timeout applies
+
+    broker.delete("send")
+    assert message_reconcile().requeued == 1  # the queue is empty: the broker lost it
+    assert broker_send_queue_length() == 1
