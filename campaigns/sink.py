@@ -38,6 +38,9 @@ class SinkRule:
     reply: str = ACCEPT  # what RCPT answers; "{rcpt}" is replaced by the address
     times: int | None = None  # answer `reply` this many times per address, then accept
     stall: float = 0.0  # seconds to wait before answering (only while `times` lasts, if set)
+    # Seconds to wait after the whole message arrived (it is already kept) before answering the
+    # end of DATA: the window in which the server has the message and the client has no answer.
+    stall_after_data: float = 0.0
     dsn: str = ""  # accept, then mail back a DSN with this reply ("550 5.1.1 ...")
 
     def __post_init__(self):
@@ -115,6 +118,14 @@ class SinkHandler:
             rule = next((r for r in self.sink.rules if r.regex.search(rcpt.lower())), None)
             if rule is not None and rule.dsn:
                 self.sink.dsn_schedule(item, rule.dsn.replace("{rcpt}", rcpt.lower()))
+        stall = max((r.stall_after_data for r in self.sink.rules
+                     if r.stall_after_data and any(r.regex.search(t.lower()) for t in envelope.rcpt_tos)), default=0)
+        if stall:
+            with self.sink.lock:
+                first_time = not self.sink.data_stalled.is_set()
+                self.sink.data_stalled.set()
+            if first_time:
+                await asyncio.sleep(stall)
         queue_id = next(self.sink.ids)
         self.sink.log(f"DATA from {envelope.mail_from} to {', '.join(envelope.rcpt_tos)} -> 250 queued as {queue_id}")
         return f"250 2.0.0 Ok: queued as {queue_id}"
@@ -132,6 +143,7 @@ class SmtpSink:
         self.attempts: Counter = Counter()
         self.lock = threading.Lock()
         self.stalled = threading.Event()
+        self.data_stalled = threading.Event()
         self.ids = (f"{n:06X}" for n in itertools.count(1))
         # aiosmtpd logs every command at INFO: too loud for a sink that serves thousands.
         logging.getLogger("mail.log").setLevel(logging.WARNING)

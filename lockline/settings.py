@@ -145,7 +145,9 @@ CELERY_BEAT_SCHEDULE = {
 # SMTP to the local sink by default (`python manage.py smtp_sink`). For an ESP, set
 # EMAIL_BACKEND to an Anymail backend (anymail.backends.sendgrid.EmailBackend, ...) and its
 # ANYMAIL_* keys.
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+# Django's SMTP backend, recording each message as sent before the final "." of DATA so a
+# worker killed mid-send can never cause a duplicate (campaigns/delivery/smtp.py).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="campaigns.delivery.smtp.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="127.0.0.1")
 EMAIL_PORT = env.int("EMAIL_PORT", default=2525)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")

@@ -33,7 +33,7 @@ class Worker:
             "REDIS_URL": settings.REDIS_URL,
             "EMAIL_HOST": "127.0.0.1",
             "EMAIL_PORT": str(email_port),
-            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_BACKEND": "campaigns.delivery.smtp.EmailBackend",
             **(extra_env or {}),
         }
         self.process = subprocess.Popen(

@@ -14,13 +14,15 @@ Every transition out of ``sending`` is a conditional UPDATE on (state=sending, a
 worker that lost its claim (the reconciler resolved it, a webhook bounced the message) writes
 nothing. A second task for the same message finds it not queued or not yet due and does nothing.
 
-The one window SMTP leaves open: the server has answered 250 to the end of DATA but the worker
-dies before the UPDATE to ``sent`` commits. The row stays ``sending``; after
-LOCKLINE_SENDING_STUCK_AFTER the reconciler cannot know whether the server kept the message and
-sends it again (a lost message is worse than a rare duplicate). The window is bounded to the
-time between the server's reply and one single-row UPDATE (no other work happens in between),
-and the resend carries the same Message-ID, so receivers that collapse duplicates by Message-ID
-show it once.
+The one window SMTP leaves open — the server has answered 250 to the end of DATA but the worker
+dies before the UPDATE to ``sent`` commits, so the row stays ``sending`` and a resend would
+deliver twice — is closed over SMTP by writing first: ``campaigns.delivery.smtp`` sends the whole
+message but the final "." line, the row is committed as ``sent``, then the "." goes out (see
+that module). A row still ``sending`` therefore means the server never completed the message,
+and the reconciler may send it again after LOCKLINE_SENDING_STUCK_AFTER. A refusal after the "."
+replaces the provisional ``sent``. Through an ESP's HTTP API there is no such split: the window
+is the time between the ESP's answer and one single-row UPDATE, and a resend there carries the
+same Message-ID, so receivers that collapse duplicates by Message-ID show it once.
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ from campaigns.delivery.classify import classify_anymail_status, classify_except
 from campaigns.delivery.compose import message_email, uses_esp
 from campaigns.delivery.errors import Classification, DeliveryError, delivery_error
 from campaigns.delivery.retry_policy import retry_countdown, retry_gives_up
+from campaigns.delivery.smtp import before_final_dot
 from campaigns.delivery.throttle import throttle_acquire, throttle_note
 from campaigns.models import Campaign, Message
 from campaigns.tokens import rfc_message_id
@@ -156,12 +159,32 @@ def message_send(*, message_id: int) -> SendOutcome:
     if isinstance(claimed, SendOutcome):
         return claimed
     message = claimed
+    recorded: list[SendOutcome] = []
+
+    def record_before_final_dot() -> None:
+        # Over SMTP this runs before the server can accept the message (campaigns.delivery.smtp):
+        # a worker killed from here on leaves a row that says `sent`, never one that is resent.
+        outcome = _message_sent(message=message, esp_message_id="", provisional=True)
+        if outcome.action != "sent":
+            raise _ClaimLost()  # someone else owns the message now: no "." from us
+        recorded.append(outcome)
+        message.provisionally_sent = True
+
     try:
-        esp_message_id = message_deliver(message=message)
+        with before_final_dot(record_before_final_dot):
+            esp_message_id = message_deliver(message=message)
+    except _ClaimLost:
+        return SendOutcome("skipped")
     except DeliveryError as error:
+        # Refused after the final ".": the refusal replaces the provisional `sent`.
         return _message_failed(message=message, error=error)
-    # The server has the message: recording that must not fail on a database blip, or the
-    # reconciler would later send it again. Retry the write a few times before giving up.
+    if recorded:
+        # The server accepted it: now the delivery may reset the address's soft-bounce count.
+        Lead.objects.filter(pk=message.lead_id).update(last_delivered_at=message.sent_at)
+        return recorded[0]
+    # An ESP (or a plain SMTP backend) took the message before we could record it: recording
+    # that must not fail on a database blip, or the reconciler would later send it again. Retry
+    # the write a few times before giving up.
     for pause in (0.2, 1.0, 3.0, None):
         try:
             return _message_sent(message=message, esp_message_id=esp_message_id)
@@ -262,25 +285,34 @@ def _hold_until(*, message: Message, now: datetime) -> datetime | None:
     return None
 
 
+class _ClaimLost(Exception):
+    """The row was no longer this worker's when it came to record the send."""
+
+
 def _claimed(message: Message):
-    """The message's row, only while this worker's claim on it still stands."""
-    return Message.objects.filter(pk=message.pk, state=State.SENDING, attempts=message.attempts)
+    """The message's row, only while this worker's claim on it still stands (including the
+    provisional `sent` written before the final "." of DATA)."""
+    states = (State.SENDING, State.SENT) if getattr(message, "provisionally_sent", False) else (State.SENDING,)
+    return Message.objects.filter(pk=message.pk, state__in=states, attempts=message.attempts)
 
 
-def _message_sent(*, message: Message, esp_message_id: str) -> SendOutcome:
+def _message_sent(*, message: Message, esp_message_id: str, provisional: bool = False) -> SendOutcome:
+    """Record the message as sent. ``provisional``: written before the server's final answer
+    (which may still refuse it); the lead's delivery time is then set once the server accepts."""
     now = timezone.now()
-    # The first write after the server's acceptance: the window described in the module
-    # docstring lasts until this commits.
     with transaction.atomic():
         changed = _claimed(message).update(
             state=State.SENT, sent_at=now, next_attempt_at=None, esp_message_id=esp_message_id or None,
-            last_response="250 accepted", updated_at=now,
+            last_response="sent" if provisional else "250 accepted", updated_at=now,
         )
-        if changed:
+        message.sent_at = now
+        if changed and not provisional:
             # A delivery resets the address's soft-bounce count (bounces.services.soft_bounce_count).
             Lead.objects.filter(pk=message.lead_id).update(last_delivered_at=now)
     if not changed:
         logger.warning("message sent but its claim was gone: message=%s", message.pk)
+        if provisional:
+            return SendOutcome("skipped")
     logger.info("message sent: message=%s attempt=%s", message.pk, message.attempts)
     return SendOutcome("sent", state=State.SENT)
 

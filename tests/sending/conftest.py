@@ -27,7 +27,7 @@ def sink_rules():
 @pytest.fixture
 def sink(sink_rules, settings):
     server = SmtpSink(rules=[*sink_rules, *DEFAULT_RULES]).start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = "campaigns.delivery.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = server.port
     yield server

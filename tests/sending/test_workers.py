@@ -38,6 +38,16 @@ def deliveries_per_message(sink):
     return {m.to_email: counts[message_token(m.pk)] for m in Message.objects.all()}
 
 
+def settled_deliveries(sink, expected):
+    """The sink's deliveries once they stop changing. A row is committed `sent` just before the
+    server receives the final "." of its message, so the last delivery can trail the last row."""
+    try:
+        wait_for(lambda: deliveries_per_message(sink) == expected, timeout=10, message="the last deliveries")
+    except TimeoutError:
+        pass  # the assertion below shows the difference
+    return deliveries_per_message(sink)
+
+
 @pytest.fixture
 def sink_rules():
     return [
@@ -45,6 +55,9 @@ def sink_rules():
         SinkRule(r"^slow\.", stall=30, times=1),
         # Paced deliveries, so a flush can land while most of a campaign is still queued.
         SinkRule(r"^paced\.", stall=0.05),
+        # The server takes the whole message, then waits before its 250: the window in which a
+        # killed worker has sent a message without hearing so.
+        SinkRule(r"^window\.", stall_after_data=30),
     ]
 
 
@@ -67,7 +80,28 @@ def test_a_worker_killed_mid_send_delivers_every_message_exactly_once(sink, star
     wait_for(all_final, message="every message final")
 
     assert states() == {**{e: "sent" for e in emails}, "unknown.bob@acme.example": "bounced"}
-    assert deliveries_per_message(sink) == {**{e: 1 for e in emails}, "unknown.bob@acme.example": 0}
+    expected = {**{e: 1 for e in emails}, "unknown.bob@acme.example": 0}
+    assert settled_deliveries(sink, expected) == expected
+
+
+def test_a_worker_killed_after_the_server_took_the_message_never_sends_it_again(sink, start_worker):
+    emails = ["window.ada@acme.example"] + [f"lead{n}@acme.example" for n in range(4)]
+    campaign = audience(emails)
+    # One process: the killed worker has exactly one message in flight, the one in the window.
+    worker = start_worker(concurrency=1)
+    campaign_launch(campaign=campaign)
+
+    assert sink.data_stalled.wait(60)
+    # The server holds the complete message; the row was committed as sent before the final ".".
+    assert sink.count_by_rcpt()["window.ada@acme.example"] == 1
+    assert Message.objects.get(to_email="window.ada@acme.example").state == "sent"
+    worker.kill()
+
+    start_worker()
+    message_reconcile(**RECONCILE_NOW)
+    wait_for(all_final, message="every message final")
+    assert states() == {e: "sent" for e in emails}
+    assert settled_deliveries(sink, {e: 1 for e in emails}) == {e: 1 for e in emails}
 
 
 def test_a_redis_flush_mid_campaign_loses_no_message_and_duplicates_none(sink, start_worker, broker):
@@ -90,7 +124,7 @@ def test_a_redis_flush_mid_campaign_loses_no_message_and_duplicates_none(sink, s
     wait_for(all_final, message="every message final")
 
     assert set(states().values()) == {"sent"}
-    assert deliveries_per_message(sink) == {e: 1 for e in emails}
+    assert settled_deliveries(sink, {e: 1 for e in emails}) == {e: 1 for e in emails}
 
 
 @pytest.mark.django_db(transaction=False)
