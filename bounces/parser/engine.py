@@ -17,6 +17,7 @@ from .message import (ADDRESS_RE, MAX_TEXT_CHARS, clean_address, content_type, h
                       header_map, leaf_parts, normalise, part_text, read_headers, read_message,
                       single_space)
 from .mta import FAMILY_REASON, amazonses, detect
+from .providers import provider_reason
 from .report import BounceReport, Category, Kind, RecipientResult
 
 # parse_error values starting with this mean a bug in the parser, not a bad message.
@@ -90,10 +91,11 @@ def _parse(raw: bytes) -> BounceReport:
     if report.message_id is None and per_message.get("x-original-message-id"):
         report.message_id = per_message["x-original-message-id"].strip("<> ") or None
     bounce_like = bool(dsn) or _looks_like_bounce(msg, parts, section)
+    hosts = _site_hosts(msg, per_message)
     if dsn:
-        report.recipients = _dsn_recipients(msg, original, dsn, section)
+        report.recipients = _dsn_recipients(msg, original, dsn, section, hosts)
     elif bounce_like:
-        report.recipients = _prose_recipients(msg, original, section, report.mta)
+        report.recipients = _prose_recipients(msg, original, section, report.mta, hosts)
     if report.recipients:
         report.kind = _kind_of(report.recipients)
         return report
@@ -139,8 +141,16 @@ def _is_delay_warning(section: str) -> bool:
             or "has not been delivered" in head) and bool(_DELAY_RE.search(head))
 
 
+def _site_hosts(msg: Message, per_message: dict[str, str]) -> tuple[str, ...]:
+    """Hosts that wrote the report: the Reporting-MTA and the domain of the bounce's sender."""
+    reporting = per_message.get("reporting-mta", "")
+    reporting = (reporting.partition(";")[2] if ";" in reporting else reporting).strip().lower()
+    sender = clean_address(header(msg, "From"))
+    return tuple(h for h in (reporting, sender.rpartition("@")[2]) if h)
+
+
 def _dsn_recipients(msg: Message, original: Message | None, dsn: list[rfc3464.DsnRecipient],
-                    section: str) -> list[RecipientResult]:
+                    section: str, hosts: tuple[str, ...] = ()) -> list[RecipientResult]:
     """Recipients from RFC 3464 fields, with the prose as fallback and context."""
     # The prose is needed only for recipients without a Diagnostic-Code; otherwise the whole
     # section serves as context naming the SMTP command.
@@ -153,12 +163,13 @@ def _dsn_recipients(msg: Message, original: Message | None, dsn: list[rfc3464.Ds
     for d in dsn:
         own = scanned.get(d.address, "") or scanned.get(d.original, "")
         out.append(_recipient(d.address, d.action, d.status, d.diagnostic or own or only,
-                              d.diagnostic_type, d.remote_mta, delay, own or only or section[:4000]))
+                              d.diagnostic_type, d.remote_mta, delay, own or only or section[:4000],
+                              hosts=hosts, gloss=d.status_comment))
     return out
 
 
 def _prose_recipients(msg: Message, original: Message | None, section: str,
-                      mta: str | None) -> list[RecipientResult]:
+                      mta: str | None, hosts: tuple[str, ...] = ()) -> list[RecipientResult]:
     """Recipients of a bounce without RFC 3464 fields: named in its text or headers."""
     scanned = dict(textscan.scan(section, _sender_addresses(msg, original)))
     failed = [a for a in (clean_address(v) for v in header(msg, "X-Failed-Recipients").split(",")) if a]
@@ -174,7 +185,8 @@ def _prose_recipients(msg: Message, original: Message | None, section: str,
     delay = _is_delay_warning(section)
     whole = single_space(section)[:2000]
     family_reason = FAMILY_REASON.get(mta or "", "")
-    return [_recipient(addr, "", "", diagnostic or whole, "", "", delay, family_reason=family_reason)
+    return [_recipient(addr, "", "", diagnostic or whole, "", "", delay, family_reason=family_reason,
+                       hosts=hosts)
             for addr, diagnostic in pairs]
 
 
@@ -195,8 +207,12 @@ def _from_ses(report: BounceReport, events: list) -> BounceReport:
 
 def _recipient(address: str, action: str, status: str, diagnostic: str, diagnostic_type: str,
                remote_mta: str, delay_text: bool, context: str = "",
-               family_reason: str = "") -> RecipientResult:
-    """Build one recipient; ``context`` is the report's prose about it (for the SMTP command)."""
+               family_reason: str = "", hosts: tuple[str, ...] = (), gloss: str = "") -> RecipientResult:
+    """Build one recipient; ``context`` is the report's prose about it (for the SMTP command).
+
+    ``hosts`` name the reporting side (for provider rules); ``gloss`` is the text a DSN writer
+    put after the Status code, evidence read before the diagnostic.
+    """
     diagnostic = single_space(diagnostic)[:2000]
     status = prefer_status(status, diagnostic)
     smtp_code = find_reply_code(diagnostic)
@@ -213,8 +229,12 @@ def _recipient(address: str, action: str, status: str, diagnostic: str, diagnost
         m = _REMOTE_HOST_RE.search(diagnostic, 0, 600)
         remote_mta = m.group(1).lower() if m else ""
     command = find_command(diagnostic[:1000]) or (find_command(context[:2000]) if context else "")
-    reason = family_reason or reason_for(status, smtp_code, diagnostic, action=action,
-                                         diagnostic_type=diagnostic_type, command=command)
+    reason = family_reason or provider_reason(
+        (address.rpartition("@")[2], remote_mta.lower(), *hosts), diagnostic, smtp_code)
+    if not reason:
+        evidence = f"{gloss}; {diagnostic}" if gloss and gloss.lower() not in diagnostic.lower() else diagnostic
+        reason = reason_for(status, smtp_code, evidence, action=action,
+                            diagnostic_type=diagnostic_type, command=command)
     reason, category, detail, hard = finish(reason, status, smtp_code, diagnostic)
     if action == "delivered":
         category = Category.NONE

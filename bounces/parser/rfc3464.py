@@ -37,6 +37,7 @@ class DsnRecipient:
     diagnostic: str = ""
     diagnostic_type: str = ""
     remote_mta: str = ""
+    status_comment: str = ""  # "5.2.1 (mailbox disabled, not accepting messages)": the writer's gloss
 
 
 def iter_fields(text: str):
@@ -129,6 +130,8 @@ def recipients_from_fields(fields) -> tuple[list[DsnRecipient], dict[str, str]]:
                 cur.action = value.lower().split(" ")[0].strip(";") if value else ""
             elif name == "status":
                 cur.status = _status_value(value)
+                if "(" in value:
+                    cur.status_comment = value.partition("(")[2].rstrip(") ")[:200]
             elif name == "diagnostic-code":
                 dtype, sep, rest = value.partition(";")
                 if sep and len(dtype) < 20 and " " not in dtype.strip():
