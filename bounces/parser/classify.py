@@ -72,6 +72,7 @@ def find_command(text: str) -> str:
     return ""
 
 
+_REASON_LABELS = ("failure reason", "reason:", "error:", "理由", "エラー", "grund:", "raison", "motivo")
 _RFC5321_550_RE = re.compile(r"\b550[ -](?:5\.\d{1,3}\.\d{1,3} )?requested action not taken: mailbox unavailable")
 
 
@@ -180,9 +181,16 @@ def find_status(text: str) -> str:
     return ".".join(m.groups()) if m else ""
 
 
+_FAILURE_CODE_RE = re.compile(r"(?<![\w.\-])([45][0-9][0-9])(?=[ \-]|$)")
+
+
 def find_reply_code(text: str) -> str:
-    """Return the first SMTP reply code (e.g. '550') in ``text``, or ''."""
-    m = REPLY_CODE_RE.search(text, 0, 2000)  # replies quote their code early
+    """Return the first SMTP reply code (e.g. '550') in ``text``, or ''.
+
+    A failure code wins over an earlier 2xx-looking number: report prose puts sizes and
+    counts before the reply ("Size (in bytes): 222 ... 550 - no such user").
+    """
+    m = _FAILURE_CODE_RE.search(text, 0, 2000) or REPLY_CODE_RE.search(text, 0, 2000)
     return m.group(1) if m else ""
 
 
@@ -280,7 +288,9 @@ def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = ""
     if "vacation" in found:
         return "vacation"
     # 'onhold': the server said something we cannot place; 'undefined': it said nothing.
-    return "onhold" if (text and (status or smtp_code)) else "undefined"
+    # A labelled reason we cannot read ("Failure Reasons: <localised text>") is still a reason.
+    return "onhold" if (text and (status or smtp_code or any(map(text.__contains__, _REASON_LABELS)))) \
+        else "undefined"
 
 
 def is_hard(reason: str, status: str, smtp_code: str) -> bool:

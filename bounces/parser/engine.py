@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from email.message import Message
 
-from . import arf, autoreply, rfc3464, textscan
+from . import arf, autoreply, listnotice, rfc3464, textscan
 from .classify import find_command, finish, find_reply_code, prefer_status, reason_for
 from .message import (ADDRESS_RE, MAX_TEXT_CHARS, clean_address, content_type, header,
                       header_map, leaf_parts, normalise, part_text, read_headers, read_message,
@@ -66,7 +66,7 @@ def parse(raw: bytes) -> BounceReport:
         return BounceReport(kind=Kind.NOT_BOUNCE, parse_error=f"{INTERNAL_ERROR_PREFIX}{type(exc).__name__}: {exc}"[:500])
 
 
-def _parse(raw: bytes) -> BounceReport:
+def _parse(raw: bytes, depth: int = 0) -> BounceReport:
     if not raw.strip():
         return BounceReport(parse_error="empty message")
     msg = read_message(normalise(raw))
@@ -94,6 +94,19 @@ def _parse(raw: bytes) -> BounceReport:
     hosts = _site_hosts(msg, per_message)
     if dsn:
         report.recipients = _dsn_recipients(msg, original, dsn, section, hosts)
+    elif depth == 0 and original is not None and _is_report(original) and (inner := _forwarded(parts)):
+        # A bounce forwarded inside another message (a relay or a gateway re-wrapping the
+        # report it got): the inner report names the failed recipients; the outer one's
+        # "original" is that report, whose To: is our own sender.
+        nested = _parse(inner, depth + 1)
+        if nested.recipients:
+            nested.verp_token = nested.verp_token or report.verp_token
+            return nested
+        report.recipients = _prose_recipients(msg, original, section, report.mta, hosts)
+    elif notices := listnotice.find_notice(msg, text):
+        report.mta = "fml"
+        report.recipients = [_recipient(n.address, "failed", "", n.text, "", "", False,
+                                        family_reason=n.reason) for n in notices]
     elif bounce_like:
         report.recipients = _prose_recipients(msg, original, section, report.mta, hosts)
     if report.recipients:
@@ -104,7 +117,12 @@ def _parse(raw: bytes) -> BounceReport:
         report.kind = Kind.AUTO_REPLY
         addr = clean_address(header(msg, "From"))
         if addr:
-            report.recipients.append(RecipientResult(address=addr, reason="vacation", category=Category.NONE))
+            reason = autoreply.reason_of(text)
+            if reason == "vacation":
+                report.recipients.append(RecipientResult(address=addr, reason=reason, category=Category.NONE))
+            else:  # the mailbox is out of use: a soft failure, not a holiday
+                report.recipients.append(_recipient(addr, "failed", "", single_space(text)[:2000], "", "", False,
+                                                    family_reason=reason))
         report.original_subject = report.original_subject or header(msg, "Subject") or None
     elif bounce_like:
         # A mailer daemon's report we could not read: say so, so that it is kept for a person
@@ -112,6 +130,30 @@ def _parse(raw: bytes) -> BounceReport:
         report.kind = Kind.BOUNCE
         report.parse_error = "a bounce, but no failed recipient could be found in it"
     return report
+
+
+def _is_report(msg: Message) -> bool:
+    """Headers of a delivery report (used on a returned message: is it itself a bounce?)."""
+    ctype = header(msg, "Content-Type").lower()
+    return ("report-type=delivery-status" in ctype or bool(header(msg, "X-Failed-Recipients"))
+            or bool(_SYSTEM_SENDER_RE.search(header(msg, "From")) and _BOUNCE_SUBJECT_RE.search(header(msg, "Subject"))))
+
+
+def _forwarded(parts: list[Message]) -> bytes | None:
+    """The raw text of the first message/rfc822 part, rebuilt from its headers and body."""
+    for part in parts:
+        if content_type(part) not in _ORIGINAL_TYPES:
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+            inner = payload[0]
+            body = inner.get_payload()
+            if not isinstance(body, str):
+                return None
+            head = "".join(f"{k}: {v}\n" for k, v in inner.items())
+            return (head + "\n" + body).encode("utf-8", "surrogateescape")
+        return None
+    return None
 
 
 def _kind_of(recipients: list[RecipientResult]) -> str:

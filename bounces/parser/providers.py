@@ -144,6 +144,16 @@ PROVIDERS: tuple[Provider, ...] = (
         ),
     ),
     Provider(
+        # Verizon Wireless's SMS/MMS gateways: their report says "Invalid user address" / "No
+        # valid recipients" for a number that has no messaging service.
+        "verizon", hosts=("vtext.com", "vzwpix.com", "vzw.com", "verizon.net"),
+        phrases=(
+            ("", "invalid user address", "userunknown"),
+            ("", "no valid recipients", "userunknown"),
+            ("", "no such user", "userunknown"),
+        ),
+    ),
+    Provider(
         # Broadcom/Symantec Email Security.cloud (formerly MessageLabs) knowledge base.
         "messagelabs", hosts=("messagelabs.com", "symanteccloud.com"),
         marks=("messagelabs", "symanteccloud", "email security.cloud"),

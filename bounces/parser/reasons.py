@@ -576,6 +576,8 @@ MTA_USERUNKNOWN = (
     "remote server returned unknown recipient", "address wasn’t found at the destination domain",
     "address wasn't found at the destination domain", "address couldn't be found", "unknown user:",
     "recipient name is not recognized", "not listed in public name & address book",
+    # Exchange Online's directory-based edge blocking: the tenant has no such recipient.
+    "5.4.1 recipient address rejected: access denied",
 )
 
 # A status code's reason that these phrase reasons overrule ("5.1.1 ... over quota").
