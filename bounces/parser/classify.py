@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .reasons import (RESOLVER_TROUBLE, FIRST_PASS, HARD_REASONS, MTA_USERUNKNOWN, OVERRULED_BY, PHRASES,
+from .reasons import (RESOLVER_TROUBLE, FIRST_PASS, HARD_REASONS, LOCALISED_USERUNKNOWN, MTA_USERUNKNOWN, OVERRULED_BY, PHRASES,
                       SECOND_PASS, STATUS_AFTER_PHRASES, STATUS_REASON, WEAK_REASONS)
 from .report import Category
 
@@ -250,7 +250,8 @@ def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = ""
         if reason == "userunknown":
             # "No such user" answered to RCPT is a missing mailbox; the same words after DATA
             # (or from an unknown stage) come from a filter that rejects the message instead.
-            if by_status in ("", "notaccept") and any(p in text for p in MTA_USERUNKNOWN):
+            if by_status in ("", "notaccept") and (any(p in text for p in MTA_USERUNKNOWN) or (
+                    reason in found and any(_has(p, text) for p in LOCALISED_USERUNKNOWN))):
                 return reason
             if command == "RCPT" and reason in found:
                 return reason

@@ -567,6 +567,56 @@ PHRASES: dict[str, tuple] = {
     ),
 }
 
+# Non-English reports: what MTAs localised to German, French, Spanish, Portuguese, Italian,
+# Dutch and Japanese write for the commonest failures. These are the reporting MTA's own
+# words (a remote reply would carry its English text and code), so, like MTA_USERUNKNOWN, they
+# name a missing mailbox whatever the SMTP command was. Lower-case; a tuple is fragments in
+# that order.
+LOCALISED_USERUNKNOWN = (
+    # de
+    "benutzer unbekannt", "unbekannter benutzer", "empfänger unbekannt", "unbekannter empfänger",
+    "adresse unbekannt", ("postfach", "existiert nicht"), ("adresse", "existiert nicht"),
+    ("benutzer", "existiert nicht"), ("empfänger", "existiert nicht"),
+    ("e-mail-adresse", "nicht gefunden"),
+    # fr
+    "destinataire inconnu", "adresse inconnue", ("adresse", "n'existe pas"),
+    ("destinataire", "n'existe pas"), ("utilisateur", "n'existe pas"), ("adresse", "introuvable"),
+    # es
+    "usuario desconocido", "destinatario desconocido", "dirección desconocida",
+    ("usuario", "no existe"), ("dirección", "no existe"), ("buzón", "no existe"),
+    ("cuenta", "no existe"), "no se encontró la dirección",
+    # pt
+    "usuário desconhecido", "usuario desconhecido", "utilizador desconhecido",
+    "destinatário desconhecido", ("endereço", "não existe"), ("usuário", "não existe"),
+    ("conta", "não existe"), ("caixa postal", "não existe"),
+    # it
+    "utente sconosciuto", "destinatario sconosciuto", "indirizzo sconosciuto", "utente inesistente",
+    "indirizzo inesistente", ("indirizzo", "non esiste"), ("utente", "non esiste"),
+    ("casella", "non esiste"),
+    # nl
+    "onbekende gebruiker", "gebruiker onbekend", "onbekende ontvanger", "ontvanger onbekend",
+    ("adres", "bestaat niet"), ("gebruiker", "bestaat niet"), ("postvak", "bestaat niet"),
+    # ja
+    "宛先不明", ("アドレス", "存在しません"), ("ユーザ", "存在しません"), ("宛先", "存在しません"),
+    ("アカウント", "存在しません"), "ユーザが見つかりません", "ユーザーが見つかりません",
+    "宛先が見つかりません",
+)
+LOCALISED_MAILBOXFULL = (
+    "postfach voll", "postfach ist voll", "mailbox voll", "quota überschritten",
+    "speicherplatz des empfängers ist erschöpft",
+    "boîte aux lettres pleine", "boite aux lettres pleine", "boîte aux lettres est pleine",
+    "boîte de réception est pleine", "quota dépassé",
+    "buzón lleno", "buzon lleno", ("buzón", "está lleno"), "cuota excedida",
+    "caixa postal cheia", "caixa de correio cheia", "caixa de entrada cheia", "cota excedida",
+    "quota excedida",
+    "casella piena", "casella di posta piena", ("casella", "è piena"), "quota superata",
+    "mailbox is vol", "mailbox vol", "postvak is vol", "postvak vol", "quotum overschreden",
+    "容量がいっぱい", "容量オーバー", "容量超過", "メールボックスがいっぱい", "メールボックスが一杯",
+    "容量を超え",
+)
+PHRASES["userunknown"] += LOCALISED_USERUNKNOWN
+PHRASES["mailboxfull"] += LOCALISED_MAILBOXFULL
+
 # Texts that MTAs write themselves (not a remote server's reply) and that name a missing
 # mailbox whatever the SMTP command was.
 MTA_USERUNKNOWN = (
