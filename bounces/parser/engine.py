@@ -108,7 +108,7 @@ def _parse(raw: bytes, depth: int = 0) -> BounceReport:
         report.recipients = [_recipient(n.address, "failed", "", n.text, "", "", False,
                                         family_reason=n.reason) for n in notices]
     elif bounce_like:
-        report.recipients = _prose_recipients(msg, original, section, report.mta, hosts)
+        report.recipients = _prose_recipients(msg, original, section, report.mta, hosts, per_message)
     if report.recipients:
         report.kind = _kind_of(report.recipients)
         return report
@@ -211,8 +211,13 @@ def _dsn_recipients(msg: Message, original: Message | None, dsn: list[rfc3464.Ds
 
 
 def _prose_recipients(msg: Message, original: Message | None, section: str,
-                      mta: str | None, hosts: tuple[str, ...] = ()) -> list[RecipientResult]:
-    """Recipients of a bounce without RFC 3464 fields: named in its text or headers."""
+                      mta: str | None, hosts: tuple[str, ...] = (),
+                      fields: dict[str, str] | None = None) -> list[RecipientResult]:
+    """Recipients of a bounce without RFC 3464 recipient fields: named in its text or headers.
+
+    ``fields``: a delivery-status block that names no recipient (Status, Diagnostic-Code only);
+    it describes the recipient when the report names exactly one.
+    """
     scanned = dict(textscan.scan(section, _sender_addresses(msg, original)))
     failed = [a for a in (clean_address(v) for v in header(msg, "X-Failed-Recipients").split(",")) if a]
     # X-Failed-Recipients is authoritative, except when the text names as many other
@@ -227,6 +232,14 @@ def _prose_recipients(msg: Message, original: Message | None, section: str,
     delay = _is_delay_warning(section)
     whole = single_space(section)[:2000]
     family_reason = FAMILY_REASON.get(mta or "", "")
+    fields = fields or {}
+    if len(pairs) == 1 and (fields.get("status") or fields.get("diagnostic-code")):
+        dtype, sep, code_text = fields.get("diagnostic-code", "").partition(";")
+        diagnostic = (code_text if sep and " " not in dtype.strip() else dtype).strip() or pairs[0][1] or whole
+        action = fields.get("action", "").lower().split(" ")[0]
+        return [_recipient(pairs[0][0], action, rfc3464.status_value(fields.get("status", "")), diagnostic,
+                           dtype.strip().upper() if sep else "", "", delay, pairs[0][1] or whole,
+                           family_reason=family_reason, hosts=hosts)]
     return [_recipient(addr, "", "", diagnostic or whole, "", "", delay, family_reason=family_reason,
                        hosts=hosts)
             for addr, diagnostic in pairs]

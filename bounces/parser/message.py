@@ -355,11 +355,26 @@ def clean_address(value: str) -> str:
         kind, _, rest = value.partition(";")
         if "@" not in kind:
             value = rest
-    m = ADDRESS_RE.search(value)
+    if not value.isascii() or "\\x{" in value:
+        # RFC 6533 (SMTPUTF8): a UTF-8 address, raw or with \x{HEX} escapes.
+        value = _XTEXT_UNICODE_RE.sub(_unescape, value)
+        m = UTF8_ADDRESS_RE.search(value)
+    else:
+        m = ADDRESS_RE.search(value)
     if not m:
         return ""
     addr = m.group(0).strip(".'\"#")
     return addr.lower()
+
+
+# \w is Unicode-aware: any script's letters and digits, bounded like ADDRESS_RE.
+UTF8_ADDRESS_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]{1,64}@(?:[\w-]{1,63}\.){1,10}[^\W\d_]{2,63}\b")
+_XTEXT_UNICODE_RE = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
+
+
+def _unescape(m: re.Match) -> str:
+    code = int(m.group(1), 16)
+    return chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else ""
 
 
 def single_space(text: str) -> str:
