@@ -1,7 +1,7 @@
 """Turn (enhanced status, SMTP reply code, error text) into a reason and a category.
 
 Used by the bounce parser for every recipient and by the sending pipeline for SMTP replies at
-send time, so it depends on nothing but ``reasons.py``.
+send time, so it depends on nothing but the tables in ``reasons.py`` and ``providers.py``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import re
 
 from .reasons import (RESOLVER_TROUBLE, FIRST_PASS, HARD_REASONS, LOCALISED_USERUNKNOWN, MTA_USERUNKNOWN, OVERRULED_BY, PHRASES,
                       SECOND_PASS, STATUS_AFTER_PHRASES, STATUS_REASON, WEAK_REASONS)
+from .providers import provider_reason
 from .report import Category
 
 STATUS_RE = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d])")
@@ -361,7 +362,8 @@ def classify(status: str, smtp_code: str, diagnostic: str) -> tuple[str, str, st
     """
     status = prefer_status((status or "").strip(), diagnostic or "")
     smtp_code = (smtp_code or "").strip() or find_reply_code(diagnostic or "")
-    reason = reason_for(status, smtp_code, diagnostic or "", command=find_command(diagnostic or ""))
+    reason = provider_reason((), diagnostic or "", smtp_code) or reason_for(
+        status, smtp_code, diagnostic or "", command=find_command(diagnostic or ""))
     return finish(reason, status, smtp_code, diagnostic or "")
 
 
