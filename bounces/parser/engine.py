@@ -35,7 +35,11 @@ _BOUNCE_SUBJECT_RE = re.compile(
     r"unzustellbar|delivery has failed|rejected|warning: message|delayed mail|"
     r"error sending message|failed delivery|message not delivered|returned to sender|"
     r"non[- ]delivery|bounce|mail failure|not delivered|no se puede entregar|"
-    r"エラー|不達|配信|未配達|ошибка|недоставлен",
+    r"エラー|不達|配信|未配達|ошибка|недоставлен|"
+    # localised report subjects: de, fr, es, pt, it, nl
+    r"zustellung fehlgeschlagen|non distribuable|[ée]chec de (la )?remise|no entregado|"
+    r"n[ãa]o entregue|falha na entrega|mancata consegna|non recapitat|onbestelbaar|"
+    r"niet (bezorgd|afgeleverd)",
     re.IGNORECASE,
 )
 _SYSTEM_SENDER_RE = re.compile(
@@ -327,7 +331,10 @@ _BREAK_RE = re.compile(r"(?i)<br\s*/?>|</p>|</div>|</tr>")
 _FAILURE_PROSE_RE = re.compile(
     r"could not be delivered|undeliverable|delivery (has )?failed|was not delivered|"
     r"permanent (error|failure)|mailbox (is )?full|unable to deliver|not be delivered|"
-    r"no such user|user unknown|invalid (user|recipient|address)", re.IGNORECASE)
+    r"no such user|user unknown|invalid (user|recipient|address)|"
+    r"nicht zugestellt|n'a pas pu [êe]tre (remis|distribu)|no se ha podido entregar|"
+    r"n[ãa]o foi poss[íi]vel entregar|non [èe] stato recapitato|niet worden afgeleverd|"
+    r"配信できませんでした|届けられませんでした", re.IGNORECASE)
 _CODE_RE = re.compile(r"\b[45]\d\d[ -]|\b[45]\.\d\.\d")
 
 

@@ -360,13 +360,17 @@ def clean_address(value: str) -> str:
         value = _XTEXT_UNICODE_RE.sub(_unescape, value)
         m = UTF8_ADDRESS_RE.search(value)
     else:
-        m = ADDRESS_RE.search(value)
+        m = (_QUOTED_LOCAL_RE.search(value) if '"@' in value else None) or ADDRESS_RE.search(value)
     if not m:
         return ""
+    if m.group(0).startswith('"'):
+        return m.group(0).lower()  # "john..doe"@example.org: the quotes are part of the address
     addr = m.group(0).strip(".'\"#")
     return addr.lower()
 
 
+# RFC 5321 quoted local part ("john..doe"@example.org), bounded like ADDRESS_RE.
+_QUOTED_LOCAL_RE = re.compile(r'"[^"\s\\]{1,64}"@(?:[A-Za-z0-9_-]{1,63}\.){1,10}[A-Za-z]{2,63}\b')
 # \w is Unicode-aware: any script's letters and digits, bounded like ADDRESS_RE.
 UTF8_ADDRESS_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]{1,64}@(?:[\w-]{1,63}\.){1,10}[^\W\d_]{2,63}\b")
 _XTEXT_UNICODE_RE = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
