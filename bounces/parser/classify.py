@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .reasons import (RESOLVER_TROUBLE, FIRST_PASS, HARD_REASONS, LOCALISED_USERUNKNOWN, MTA_USERUNKNOWN, OVERRULED_BY, PHRASES,
+from .reasons import (RESOLVER_TROUBLE, FIRST_PASS, HARD_REASONS, LOCALISED_MARK, MTA_USERUNKNOWN, OVERRULED_BY, PHRASES,
                       SECOND_PASS, STATUS_AFTER_PHRASES, STATUS_REASON, WEAK_REASONS)
 from .providers import provider_reason
 from .report import Category
@@ -132,6 +132,8 @@ def _build_anchor_index() -> tuple[Index, tuple[str, ...], Index]:
 
 
 _BY_TOKEN, _SUBSTRING_ANCHORS, _BY_SUBSTRING = _build_anchor_index()
+_NON_ASCII_ANCHORS = tuple(a for a in _SUBSTRING_ANCHORS if not a.isascii())
+_SUBSTRING_ANCHORS = tuple(a for a in _SUBSTRING_ANCHORS if a.isascii())
 _TOKEN_ANCHORS = frozenset(_BY_TOKEN)
 _REASONS_CACHE: dict[str, frozenset[str]] = {}
 
@@ -147,6 +149,8 @@ def reasons_in(text: str) -> frozenset[str]:
         found: set[str] = set()
         candidates = [_BY_TOKEN[t] for t in _TOKEN_ANCHORS.intersection(_TOKEN_RE.findall(text))]
         candidates += [_BY_SUBSTRING[a] for a in filter(text.__contains__, _SUBSTRING_ANCHORS)]
+        if not text.isascii():  # phrases of scripts without ASCII words (Japanese)
+            candidates += [_BY_SUBSTRING[a] for a in filter(text.__contains__, _NON_ASCII_ANCHORS)]
         for group in candidates:
             for reason, phrase in group:
                 if reason not in found and _has(phrase, text):
@@ -251,8 +255,7 @@ def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = ""
         if reason == "userunknown":
             # "No such user" answered to RCPT is a missing mailbox; the same words after DATA
             # (or from an unknown stage) come from a filter that rejects the message instead.
-            if by_status in ("", "notaccept") and (any(p in text for p in MTA_USERUNKNOWN) or (
-                    reason in found and any(_has(p, text) for p in LOCALISED_USERUNKNOWN))):
+            if by_status in ("", "notaccept") and (LOCALISED_MARK in found or any(p in text for p in MTA_USERUNKNOWN)):
                 return reason
             if command == "RCPT" and reason in found:
                 return reason
@@ -362,7 +365,7 @@ def classify(status: str, smtp_code: str, diagnostic: str) -> tuple[str, str, st
     """
     status = prefer_status((status or "").strip(), diagnostic or "")
     smtp_code = (smtp_code or "").strip() or find_reply_code(diagnostic or "")
-    reason = provider_reason((), diagnostic or "", smtp_code) or reason_for(
+    reason = provider_reason((), " ".join((diagnostic or "").split()), smtp_code) or reason_for(
         status, smtp_code, diagnostic or "", command=find_command(diagnostic or ""))
     return finish(reason, status, smtp_code, diagnostic or "")
 

@@ -191,8 +191,9 @@ def _site_hosts(msg: Message, per_message: dict[str, str]) -> tuple[str, ...]:
     """Hosts that wrote the report: the Reporting-MTA and the domain of the bounce's sender."""
     reporting = per_message.get("reporting-mta", "")
     reporting = (reporting.partition(";")[2] if ";" in reporting else reporting).strip().lower()
-    sender = clean_address(header(msg, "From"))
-    return tuple(h for h in (reporting, sender.rpartition("@")[2]) if h)
+    # the raw From value is enough: only its domain is wanted, compared as a suffix
+    sender = header_map(msg).get("from", "").rpartition("@")[2].partition(">")[0].strip().lower()
+    return (reporting, sender)
 
 
 def _dsn_recipients(msg: Message, original: Message | None, dsn: list[rfc3464.DsnRecipient],

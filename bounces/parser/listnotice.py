@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.message import Message
 
-from .message import clean_address, header
+from .message import clean_address, header, header_map
 
 # (reason, phrases in the notice body) then (reason, phrases in its Subject); first match wins.
 _BODY_REASONS = (
@@ -40,7 +40,8 @@ class ListNotice:
 
 def is_list_notice(msg: Message) -> bool:
     """fml marks its mail with X-MLServer and sends notices from the list's -admin address."""
-    return "fml" in header(msg, "X-MLServer").lower() and "-admin@" in header(msg, "From").lower()
+    headers = header_map(msg)
+    return "fml" in headers.get("x-mlserver", "").lower() and "-admin@" in headers.get("from", "").lower()
 
 
 def find_notice(msg: Message, body: str) -> list[ListNotice]:

@@ -190,27 +190,36 @@ PROVIDERS: tuple[Provider, ...] = (
 _ECHOED_REJECT_RE = re.compile(r"^[45]\d\d[ -](?:[45]\.\d{1,3}\.\d{1,3} )?<?(\S{1,254}@\S{1,254}?)>?:? rejected\b")
 
 
-def _host_matches(host: str, suffixes: tuple[str, ...]) -> bool:
-    return any(host == s or host.endswith("." + s) for s in suffixes)
+_BY_DOMAIN = {suffix: provider for provider in PROVIDERS for suffix in provider.hosts}
+_MARKS = tuple((mark, provider) for provider in PROVIDERS for mark in provider.marks)
+
+
+def _by_host(host: str) -> Provider | None:
+    """The provider owning ``host`` or one of its parent domains (one dict probe per label)."""
+    while host:
+        provider = _BY_DOMAIN.get(host)
+        if provider is not None:
+            return provider
+        host = host.partition(".")[2]
+    return None
 
 
 def find_provider(hosts: tuple[str, ...], text: str) -> Provider | None:
     """The provider named by any of ``hosts`` (lower-case) or by a mark in ``text``."""
-    for provider in PROVIDERS:
-        if any(h and _host_matches(h, provider.hosts) for h in hosts):
+    for host in hosts:
+        provider = _by_host(host) if "." in host else None
+        if provider is not None:
             return provider
-    for provider in PROVIDERS:
-        if any(m in text for m in provider.marks):
-            return provider
-    return None
+    return next((provider for mark, provider in _MARKS if mark in text), None)
 
 
 def provider_reason(hosts: tuple[str, ...], diagnostic: str, smtp_code: str) -> str:
     """The reason a provider's own table gives for ``diagnostic``, or '' (general rules apply).
 
     ``hosts``: recipient domain, remote MTA, reporting MTA, the bounce sender's domain.
+    ``diagnostic`` is single-spaced (as ``RecipientResult.diagnostic`` is).
     """
-    text = " ".join(diagnostic.lower().split())[:1000]
+    text = diagnostic[:1000].lower()  # single-spaced by the caller
     if "aup#" in text:
         reason = _aup_reason(text)
         if reason:

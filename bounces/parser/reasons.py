@@ -615,6 +615,10 @@ LOCALISED_MAILBOXFULL = (
     "容量を超え",
 )
 PHRASES["userunknown"] += LOCALISED_USERUNKNOWN
+# Not a reason: a marker the phrase index reports alongside "userunknown", so that the
+# classifier knows the words were an MTA's own (see classify.reason_for).
+LOCALISED_MARK = "localised-userunknown"
+PHRASES[LOCALISED_MARK] = LOCALISED_USERUNKNOWN
 PHRASES["mailboxfull"] += LOCALISED_MAILBOXFULL
 
 # Texts that MTAs write themselves (not a remote server's reply) and that name a missing

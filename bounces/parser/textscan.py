@@ -102,7 +102,7 @@ def error_section(text: str) -> tuple[str, str]:
         if (name in _TRACE_FIELDS and run >= 2) or run >= 4:
             cut = start
             break
-    if ">" in text:
+    if "\n>" in text:
         cut = _quoted_original_start(text, cut)
     head = text[:cut]
     rest = text[cut:]
