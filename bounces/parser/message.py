@@ -78,6 +78,8 @@ def _top_headers(head: str) -> Message:
         head = head.partition("\n")[2]
     items: list[tuple[str, str]] = []
     for field in _FIELD_SPLIT_RE.split(head):
+        if field[:1] in (" ", "\t") or field.startswith("From "):
+            continue  # a continuation with no field before it, a misplaced envelope line
         i = field.find(":")
         name = field[:i].rstrip() if i > 0 else ""
         if not name or not _FIELD_NAME_RE.match(name):
