@@ -69,6 +69,40 @@ def _aup_reason(text: str) -> str:
     return next((reason for prefix, reason in _COX_PREFIXES if code.startswith(prefix)), "")
 
 
+# Orange / Wanadoo ("OFR005_505", "OFR_416") and La Poste ("LPN007_420", "LPN416") label
+# their replies; the last three digits are the documented error number.
+_FRANCE_PTT_CODES = {
+    "101": "blocked", "102": "blocked", "103": "blocked",  # IP blocklisted / refused for spam
+    "104": "toomanyconn",  # too many connections, slow down
+    "305": "securityerror", "402": "securityerror",  # authentication invalid / required
+    "401": "authfailure", "517": "authfailure",  # SPF failed / DMARC verification failed
+    "403": "rejected", "405": "rejected", "415": "rejected", "421": "rejected",  # invalid sender
+    "416": "userunknown",  # invalid recipient
+    "417": "mailboxfull",  # recipient over quota
+    "420": "suspend", "426": "suspend",  # archived / blocked recipient account
+    "505": "systemerror",  # service refused, try later (after DATA)
+    "506": "spamdetected",  # mail rejected
+    "510": "blocked",
+    "514": "mesgtoobig",  # message size limit reached
+    "630": "policyviolation",  # client host rejected by policy
+    "999": "blocked",
+}
+_FRANCE_PTT_RE = re.compile(r"\b(?:ofr|lpn|ouk)(?:[a-z]{0,3}\d{0,3})?_?(\d{3})\b")
+
+
+def _label_reason(text: str) -> str:
+    """Reason for a provider's own error label in ``text`` (lower-case), or ''."""
+    if "aup#" in text:
+        reason = _aup_reason(text)
+        if reason:
+            return reason
+    if "ofr" in text or "lpn" in text or "ouk" in text:
+        found = _FRANCE_PTT_RE.findall(text)
+        if found:
+            return _FRANCE_PTT_CODES.get(found[-1], "")
+    return ""
+
+
 PROVIDERS: tuple[Provider, ...] = (
     Provider(
         "cox", hosts=("cox.net", "cox.com"), marks=("www.cox.com",),
@@ -87,6 +121,8 @@ PROVIDERS: tuple[Provider, ...] = (
             ("", "recipient rejected", "userunknown"),
         ),
     ),
+    Provider("franceptt", hosts=("orange.fr", "wanadoo.fr", "laposte.net"),
+             phrases=(("", "spf/dns de votre nom de domaine", "authfailure"),)),
     Provider("spectrum", hosts=("charter.net", "spectrum.net", "rr.com", "twc.com", "brighthouse.com"),
              marks=("spectrum.net", "spectrumbusiness.net")),
     Provider(
@@ -220,10 +256,9 @@ def provider_reason(hosts: tuple[str, ...], diagnostic: str, smtp_code: str) -> 
     ``diagnostic`` is single-spaced (as ``RecipientResult.diagnostic`` is).
     """
     text = diagnostic[:1000].lower()  # single-spaced by the caller
-    if "aup#" in text:
-        reason = _aup_reason(text)
-        if reason:
-            return reason
+    reason = _label_reason(text)
+    if reason:
+        return reason
     provider = find_provider(hosts, text)
     if provider is None:
         return ""

@@ -232,3 +232,17 @@ def test_ordinary_out_of_office_stays_a_vacation():
     raw = OUT_OF_USE.replace(b"This mailbox is no longer in use. Please write to office@example.com instead.",
                              b"I am out of the office until Monday.")
     assert [(r.reason, r.category) for r in parse(raw).recipients] == [("vacation", "")]
+
+
+@pytest.mark.parametrize("reply,reason", [
+    ("550 5.1.1 Adresse d au moins un destinataire invalide. Invalid recipient. OFR_416 [416]", "userunknown"),
+    ("552 5.1.1 Boite du destinataire pleine. Recipient overquota. OFR_417 [417]", "mailboxfull"),
+    ("550 5.5.0 Boite du destinataire archivee. Archived recipient. LPN007_420", "suspend"),
+    ("421 4.2.0 Service refuse. Veuillez essayer plus tard. Service refused, please try later. OFR005_505 [505]",
+     "systemerror"),
+    ("421 mwinf5c79 ME Trop de connexions, veuillez verifier votre configuration. OFR005_104 [104]", "toomanyconn"),
+    ("554 5.7.1 <relay.example[192.0.2.9]:49309>: Client host rejected: #216 lpn LPN000_630", "policyviolation"),
+])
+def test_orange_and_la_poste_error_labels_decide_the_reason(reply, reason):
+    assert only(parse(dsn("nadia@orange.fr", reply.split(" ")[1] if "." in reply.split(" ")[1] else "5.0.0", reply))) == (
+        reason, reason == "userunknown")
