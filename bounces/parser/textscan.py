@@ -58,7 +58,7 @@ SYSTEM_LOCALPARTS = frozenset({"postmaster", "mailer-daemon", "abuse", "hostmast
 # A line that is really a quoted header, or an invitation to write to someone, names nobody
 # who failed.
 _NOT_A_MENTION = re.compile(
-    r"^\s*(message-id|in-reply-to|references|x-[\w-]+|received|return-path|from|sender|reply-to|"
+    r"^\s*(message-id|to|cc|bcc|in-reply-to|references|x-[\w-]+|received|return-path|from|sender|reply-to|"
     r"date|subject|envelope-from|by|id)\s*[:=]|^\s*\(?envelope-from\b|"
     # a header line of a message quoted with "> " marks names nobody who failed
     r"^\s*>[>\s]*(to|cc|bcc|from|sender|reply-to|date|subject|message-id)\s*:", re.IGNORECASE)

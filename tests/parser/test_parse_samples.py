@@ -78,6 +78,11 @@ def test_bounce_quoting_the_original_with_gt_marks_names_only_the_failed_recipie
     assert outcome(report) == {"rosa.bianchi@example.it": ("5.1.1", "userunknown", True)}
 
 
+def test_unmarked_short_quote_of_the_original_headers_adds_no_recipients():
+    report = parsed("plain-bounce-unmarked-short-quote.eml")
+    assert {a: reason for a, (_, reason, _) in outcome(report).items()} == {"sophie.tremblay@example.ca": "mailboxfull"}
+
+
 def test_base64_encoded_qmail_notification_is_decoded_before_reading():
     report = parsed("qmail-base64-notification.eml")
     assert outcome(report) == {"kai.nordin@example.net": ("5.1.1", "userunknown", True)}
