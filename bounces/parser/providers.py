@@ -190,6 +190,20 @@ PROVIDERS: tuple[Provider, ...] = (
         ),
     ),
     Provider(
+        # Zoho Mail (smtpin.zoho.com, mx.zoho.com/.eu/.in): its stock replies.
+        "zoho", hosts=("zoho.com", "zohomail.com", "zoho.eu", "zoho.in", "zoho.com.au", "zohomail.eu"),
+        phrases=(
+            ("", "email rejected per dmarc policy", "authfailure"),
+            ("", "greylisted, try again after some time", "blocked"),
+            ("", "email cannot be delivered. reason: email flagged as spam", "rejected"),
+            ("", "mail rejected by destination domain", "rejected"),
+            ("", "email policy violation detected", "policyviolation"),
+            ("", "mailbox delivery restricted by policy error", "policyviolation"),
+            ("", "temporary system error", "systemerror"),
+            ("", "user does not exist", "userunknown"),
+        ),
+    ),
+    Provider(
         # Broadcom/Symantec Email Security.cloud (formerly MessageLabs) knowledge base.
         "messagelabs", hosts=("messagelabs.com", "symanteccloud.com"),
         marks=("messagelabs", "symanteccloud", "email security.cloud"),

@@ -246,3 +246,9 @@ def test_ordinary_out_of_office_stays_a_vacation():
 def test_orange_and_la_poste_error_labels_decide_the_reason(reply, reason):
     # no Status field: the code quoted in the reply is the status
     assert only(parse(dsn("nadia@orange.fr", "", reply))) == (reason, reason == "userunknown")
+
+
+def test_zoho_spam_flag_at_rcpt_is_a_refused_sender():
+    raw = dsn("ana@zohomail.eu", "5.7.1", "554 5.7.1 Email cannot be delivered. Reason: Email flagged as Spam.",
+              remote="mx.zoho.eu")
+    assert only(parse(raw)) == ("rejected", False)
