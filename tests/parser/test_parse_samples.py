@@ -43,6 +43,11 @@ def test_report_with_only_an_original_recipient_field_names_that_address():
     assert outcome(report) == {"greta.holm@example.se": ("5.1.1", "userunknown", True)}
 
 
+def test_local_only_final_recipient_gives_way_to_the_address_we_sent_to():
+    report = parsed("postfix-local-final-recipient.eml")
+    assert outcome(report) == {"sales-team@example.org": ("5.1.1", "userunknown", True)}
+
+
 def test_exchange_x500_final_recipient_is_replaced_by_the_original_recipient():
     report = parsed("exchange-x500-final-recipient.eml")
     assert outcome(report) == {"jonas.weber@corp.example.com": ("5.1.1", "userunknown", True)}
