@@ -11,7 +11,10 @@ from .message import header
 _SUBJECT_RE = re.compile(
     r"^\s*(auto(matic)?[ -]?(reply|response|antwort|respuesta|r[ée]ponse)|auto:|"
     r"out of (the )?office|vacation|away from|abwesenheit|absence|abwesend|"
-    r"r[ée]ponse automatique|risposta automatica|自動応答|自動返信|不在)",
+    r"r[ée]ponse automatique|risposta automatica|自動応答|自動返信|不在|"
+    # es, pt, it, nl, fr
+    r"respuesta autom[áa]tica|fuera de la oficina|resposta autom[áa]tica|aus[êe]ncia|"
+    r"fora do escrit[óo]rio|fuori (sede|ufficio)|automatisch antwoord|afwezig|absent du bureau)",
     re.IGNORECASE,
 )
 

@@ -252,3 +252,15 @@ def test_zoho_spam_flag_at_rcpt_is_a_refused_sender():
     raw = dsn("ana@zohomail.eu", "5.7.1", "554 5.7.1 Email cannot be delivered. Reason: Email flagged as Spam.",
               remote="mx.zoho.eu")
     assert only(parse(raw)) == ("rejected", False)
+
+
+@pytest.mark.parametrize("subject", [
+    "Respuesta automática: Hello", "Resposta automática: Hello", "Automatisch antwoord: Hello",
+    "Fuori sede: Hello", "Réponse automatique : Hello",
+])
+def test_localised_auto_reply_subjects_make_a_vacation_reply(subject):
+    raw = (b"From: <luz@example.es>\nTo: <sales@lockline.example>\nSubject: " + subject.encode() +
+           b"\nContent-Type: text/plain; charset=utf-8\n\nEstoy de vacaciones hasta el lunes.\n")
+    report = parse(raw)
+    assert report.kind == Kind.AUTO_REPLY
+    assert [(r.address, r.reason) for r in report.recipients] == [("luz@example.es", "vacation")]
