@@ -123,3 +123,9 @@ def test_localised_report_says_which_recipient_is_unknown_and_which_mailbox_is_f
         full: ("mailboxfull", False),
     }
     assert report.message_id == f"prop-{language}@lockline.example"
+
+
+def test_iso_2022_jp_report_is_decoded_and_read_like_any_other_language():
+    report = parsed("prose-ja-iso2022jp-unknown.eml")
+    assert {a: (reason, hard) for a, (_, reason, hard) in outcome(report).items()} == {
+        "ren.kobayashi@example.ne.jp": ("userunknown", True)}
