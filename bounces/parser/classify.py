@@ -1,15 +1,16 @@
 """Turn (enhanced status, SMTP reply code, error text) into a reason and a category.
 
 Used by the bounce parser for every recipient and by the sending pipeline for SMTP replies at
-send time, so it depends on nothing but ``reasons.py``.
+send time, so it depends on nothing but the tables in ``reasons.py`` and ``providers.py``.
 """
 
 from __future__ import annotations
 
 import re
 
-from .reasons import (RESOLVER_TROUBLE, FIRST_PASS, HARD_REASONS, MTA_USERUNKNOWN, OVERRULED_BY, PHRASES,
+from .reasons import (RESOLVER_TROUBLE, FIRST_PASS, HARD_REASONS, LOCALISED_MARK, MTA_USERUNKNOWN, OVERRULED_BY, PHRASES,
                       SECOND_PASS, STATUS_AFTER_PHRASES, STATUS_REASON, WEAK_REASONS)
+from .providers import provider_reason
 from .report import Category
 
 STATUS_RE = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d])")
@@ -72,6 +73,7 @@ def find_command(text: str) -> str:
     return ""
 
 
+_REASON_LABELS = ("failure reason", "reason:", "error:", "理由", "エラー", "grund:", "raison", "motivo")
 _RFC5321_550_RE = re.compile(r"\b550[ -](?:5\.\d{1,3}\.\d{1,3} )?requested action not taken: mailbox unavailable")
 
 
@@ -130,6 +132,8 @@ def _build_anchor_index() -> tuple[Index, tuple[str, ...], Index]:
 
 
 _BY_TOKEN, _SUBSTRING_ANCHORS, _BY_SUBSTRING = _build_anchor_index()
+_NON_ASCII_ANCHORS = tuple(a for a in _SUBSTRING_ANCHORS if not a.isascii())
+_SUBSTRING_ANCHORS = tuple(a for a in _SUBSTRING_ANCHORS if a.isascii())
 _TOKEN_ANCHORS = frozenset(_BY_TOKEN)
 _REASONS_CACHE: dict[str, frozenset[str]] = {}
 
@@ -145,6 +149,8 @@ def reasons_in(text: str) -> frozenset[str]:
         found: set[str] = set()
         candidates = [_BY_TOKEN[t] for t in _TOKEN_ANCHORS.intersection(_TOKEN_RE.findall(text))]
         candidates += [_BY_SUBSTRING[a] for a in filter(text.__contains__, _SUBSTRING_ANCHORS)]
+        if not text.isascii():  # phrases of scripts without ASCII words (Japanese)
+            candidates += [_BY_SUBSTRING[a] for a in filter(text.__contains__, _NON_ASCII_ANCHORS)]
         for group in candidates:
             for reason, phrase in group:
                 if reason not in found and _has(phrase, text):
@@ -180,9 +186,16 @@ def find_status(text: str) -> str:
     return ".".join(m.groups()) if m else ""
 
 
+_FAILURE_CODE_RE = re.compile(r"(?<![\w.\-])([45][0-9][0-9])(?=[ \-]|$)")
+
+
 def find_reply_code(text: str) -> str:
-    """Return the first SMTP reply code (e.g. '550') in ``text``, or ''."""
-    m = REPLY_CODE_RE.search(text, 0, 2000)  # replies quote their code early
+    """Return the first SMTP reply code (e.g. '550') in ``text``, or ''.
+
+    A failure code wins over an earlier 2xx-looking number: report prose puts sizes and
+    counts before the reply ("Size (in bytes): 222 ... 550 - no such user").
+    """
+    m = _FAILURE_CODE_RE.search(text, 0, 2000) or REPLY_CODE_RE.search(text, 0, 2000)
     return m.group(1) if m else ""
 
 
@@ -242,7 +255,7 @@ def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = ""
         if reason == "userunknown":
             # "No such user" answered to RCPT is a missing mailbox; the same words after DATA
             # (or from an unknown stage) come from a filter that rejects the message instead.
-            if by_status in ("", "notaccept") and any(p in text for p in MTA_USERUNKNOWN):
+            if by_status in ("", "notaccept") and (LOCALISED_MARK in found or any(p in text for p in MTA_USERUNKNOWN)):
                 return reason
             if command == "RCPT" and reason in found:
                 return reason
@@ -280,7 +293,9 @@ def reason_for(status: str, smtp_code: str, diagnostic: str, *, action: str = ""
     if "vacation" in found:
         return "vacation"
     # 'onhold': the server said something we cannot place; 'undefined': it said nothing.
-    return "onhold" if (text and (status or smtp_code)) else "undefined"
+    # A labelled reason we cannot read ("Failure Reasons: <localised text>") is still a reason.
+    return "onhold" if (text and (status or smtp_code or any(map(text.__contains__, _REASON_LABELS)))) \
+        else "undefined"
 
 
 def is_hard(reason: str, status: str, smtp_code: str) -> bool:
@@ -350,7 +365,8 @@ def classify(status: str, smtp_code: str, diagnostic: str) -> tuple[str, str, st
     """
     status = prefer_status((status or "").strip(), diagnostic or "")
     smtp_code = (smtp_code or "").strip() or find_reply_code(diagnostic or "")
-    reason = reason_for(status, smtp_code, diagnostic or "", command=find_command(diagnostic or ""))
+    reason = provider_reason((), " ".join((diagnostic or "").split()), smtp_code) or reason_for(
+        status, smtp_code, diagnostic or "", command=find_command(diagnostic or ""))
     return finish(reason, status, smtp_code, diagnostic or "")
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from email.message import Message
 
-from . import arf, autoreply, rfc3464, textscan
+from . import arf, autoreply, listnotice, rfc3464, textscan
 from .classify import find_command, finish, find_reply_code, prefer_status, reason_for
 from .message import (ADDRESS_RE, MAX_TEXT_CHARS, clean_address, content_type, header,
                       header_map, leaf_parts, normalise, part_text, read_headers, read_message,
                       single_space)
 from .mta import FAMILY_REASON, amazonses, detect
+from .providers import provider_reason
 from .report import BounceReport, Category, Kind, RecipientResult
 
 # parse_error values starting with this mean a bug in the parser, not a bad message.
@@ -34,7 +35,11 @@ _BOUNCE_SUBJECT_RE = re.compile(
     r"unzustellbar|delivery has failed|rejected|warning: message|delayed mail|"
     r"error sending message|failed delivery|message not delivered|returned to sender|"
     r"non[- ]delivery|bounce|mail failure|not delivered|no se puede entregar|"
-    r"エラー|不達|配信|未配達|ошибка|недоставлен",
+    r"エラー|不達|配信|未配達|ошибка|недоставлен|"
+    # localised report subjects: de, fr, es, pt, it, nl
+    r"zustellung fehlgeschlagen|non distribuable|[ée]chec de (la )?remise|no entregado|"
+    r"n[ãa]o entregue|falha na entrega|mancata consegna|non recapitat|onbestelbaar|"
+    r"niet (bezorgd|afgeleverd)",
     re.IGNORECASE,
 )
 _SYSTEM_SENDER_RE = re.compile(
@@ -65,7 +70,7 @@ def parse(raw: bytes) -> BounceReport:
         return BounceReport(kind=Kind.NOT_BOUNCE, parse_error=f"{INTERNAL_ERROR_PREFIX}{type(exc).__name__}: {exc}"[:500])
 
 
-def _parse(raw: bytes) -> BounceReport:
+def _parse(raw: bytes, depth: int = 0) -> BounceReport:
     if not raw.strip():
         return BounceReport(parse_error="empty message")
     msg = read_message(normalise(raw))
@@ -90,10 +95,24 @@ def _parse(raw: bytes) -> BounceReport:
     if report.message_id is None and per_message.get("x-original-message-id"):
         report.message_id = per_message["x-original-message-id"].strip("<> ") or None
     bounce_like = bool(dsn) or _looks_like_bounce(msg, parts, section)
+    hosts = _site_hosts(msg, per_message)
     if dsn:
-        report.recipients = _dsn_recipients(msg, original, dsn, section)
+        report.recipients = _dsn_recipients(msg, original, dsn, section, hosts)
+    elif depth == 0 and original is not None and _is_report(original) and (inner := _forwarded(parts)):
+        # A bounce forwarded inside another message (a relay or a gateway re-wrapping the
+        # report it got): the inner report names the failed recipients; the outer one's
+        # "original" is that report, whose To: is our own sender.
+        nested = _parse(inner, depth + 1)
+        if nested.recipients:
+            nested.verp_token = nested.verp_token or report.verp_token
+            return nested
+        report.recipients = _prose_recipients(msg, original, section, report.mta, hosts)
+    elif notices := listnotice.find_notice(msg, text):
+        report.mta = "fml"
+        report.recipients = [_recipient(n.address, "failed", "", n.text, "", "", False,
+                                        family_reason=n.reason) for n in notices]
     elif bounce_like:
-        report.recipients = _prose_recipients(msg, original, section, report.mta)
+        report.recipients = _prose_recipients(msg, original, section, report.mta, hosts, per_message)
     if report.recipients:
         report.kind = _kind_of(report.recipients)
         return report
@@ -102,7 +121,12 @@ def _parse(raw: bytes) -> BounceReport:
         report.kind = Kind.AUTO_REPLY
         addr = clean_address(header(msg, "From"))
         if addr:
-            report.recipients.append(RecipientResult(address=addr, reason="vacation", category=Category.NONE))
+            reason = autoreply.reason_of(text)
+            if reason == "vacation":
+                report.recipients.append(RecipientResult(address=addr, reason=reason, category=Category.NONE))
+            else:  # the mailbox is out of use: a soft failure, not a holiday
+                report.recipients.append(_recipient(addr, "failed", "", single_space(text)[:2000], "", "", False,
+                                                    family_reason=reason))
         report.original_subject = report.original_subject or header(msg, "Subject") or None
     elif bounce_like:
         # A mailer daemon's report we could not read: say so, so that it is kept for a person
@@ -110,6 +134,30 @@ def _parse(raw: bytes) -> BounceReport:
         report.kind = Kind.BOUNCE
         report.parse_error = "a bounce, but no failed recipient could be found in it"
     return report
+
+
+def _is_report(msg: Message) -> bool:
+    """Headers of a delivery report (used on a returned message: is it itself a bounce?)."""
+    ctype = header(msg, "Content-Type").lower()
+    return ("report-type=delivery-status" in ctype or bool(header(msg, "X-Failed-Recipients"))
+            or bool(_SYSTEM_SENDER_RE.search(header(msg, "From")) and _BOUNCE_SUBJECT_RE.search(header(msg, "Subject"))))
+
+
+def _forwarded(parts: list[Message]) -> bytes | None:
+    """The raw text of the first message/rfc822 part, rebuilt from its headers and body."""
+    for part in parts:
+        if content_type(part) not in _ORIGINAL_TYPES:
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+            inner = payload[0]
+            body = inner.get_payload()
+            if not isinstance(body, str):
+                return None
+            head = "".join(f"{k}: {v}\n" for k, v in inner.items())
+            return (head + "\n" + body).encode("utf-8", "surrogateescape")
+        return None
+    return None
 
 
 def _kind_of(recipients: list[RecipientResult]) -> str:
@@ -139,8 +187,17 @@ def _is_delay_warning(section: str) -> bool:
             or "has not been delivered" in head) and bool(_DELAY_RE.search(head))
 
 
+def _site_hosts(msg: Message, per_message: dict[str, str]) -> tuple[str, ...]:
+    """Hosts that wrote the report: the Reporting-MTA and the domain of the bounce's sender."""
+    reporting = per_message.get("reporting-mta", "")
+    reporting = (reporting.partition(";")[2] if ";" in reporting else reporting).strip().lower()
+    # the raw From value is enough: only its domain is wanted, compared as a suffix
+    sender = header_map(msg).get("from", "").rpartition("@")[2].partition(">")[0].strip().lower()
+    return (reporting, sender)
+
+
 def _dsn_recipients(msg: Message, original: Message | None, dsn: list[rfc3464.DsnRecipient],
-                    section: str) -> list[RecipientResult]:
+                    section: str, hosts: tuple[str, ...] = ()) -> list[RecipientResult]:
     """Recipients from RFC 3464 fields, with the prose as fallback and context."""
     # The prose is needed only for recipients without a Diagnostic-Code; otherwise the whole
     # section serves as context naming the SMTP command.
@@ -153,13 +210,19 @@ def _dsn_recipients(msg: Message, original: Message | None, dsn: list[rfc3464.Ds
     for d in dsn:
         own = scanned.get(d.address, "") or scanned.get(d.original, "")
         out.append(_recipient(d.address, d.action, d.status, d.diagnostic or own or only,
-                              d.diagnostic_type, d.remote_mta, delay, own or only or section[:4000]))
+                              d.diagnostic_type, d.remote_mta, delay, own or only or section[:4000],
+                              hosts=hosts, gloss=d.status_comment))
     return out
 
 
 def _prose_recipients(msg: Message, original: Message | None, section: str,
-                      mta: str | None) -> list[RecipientResult]:
-    """Recipients of a bounce without RFC 3464 fields: named in its text or headers."""
+                      mta: str | None, hosts: tuple[str, ...] = (),
+                      fields: dict[str, str] | None = None) -> list[RecipientResult]:
+    """Recipients of a bounce without RFC 3464 recipient fields: named in its text or headers.
+
+    ``fields``: a delivery-status block that names no recipient (Status, Diagnostic-Code only);
+    it describes the recipient when the report names exactly one.
+    """
     scanned = dict(textscan.scan(section, _sender_addresses(msg, original)))
     failed = [a for a in (clean_address(v) for v in header(msg, "X-Failed-Recipients").split(",")) if a]
     # X-Failed-Recipients is authoritative, except when the text names as many other
@@ -174,7 +237,16 @@ def _prose_recipients(msg: Message, original: Message | None, section: str,
     delay = _is_delay_warning(section)
     whole = single_space(section)[:2000]
     family_reason = FAMILY_REASON.get(mta or "", "")
-    return [_recipient(addr, "", "", diagnostic or whole, "", "", delay, family_reason=family_reason)
+    fields = fields or {}
+    if len(pairs) == 1 and (fields.get("status") or fields.get("diagnostic-code")):
+        dtype, sep, code_text = fields.get("diagnostic-code", "").partition(";")
+        diagnostic = (code_text if sep and " " not in dtype.strip() else dtype).strip() or pairs[0][1] or whole
+        action = fields.get("action", "").lower().split(" ")[0]
+        return [_recipient(pairs[0][0], action, rfc3464.status_value(fields.get("status", "")), diagnostic,
+                           dtype.strip().upper() if sep else "", "", delay, pairs[0][1] or whole,
+                           family_reason=family_reason, hosts=hosts)]
+    return [_recipient(addr, "", "", diagnostic or whole, "", "", delay, family_reason=family_reason,
+                       hosts=hosts)
             for addr, diagnostic in pairs]
 
 
@@ -195,8 +267,12 @@ def _from_ses(report: BounceReport, events: list) -> BounceReport:
 
 def _recipient(address: str, action: str, status: str, diagnostic: str, diagnostic_type: str,
                remote_mta: str, delay_text: bool, context: str = "",
-               family_reason: str = "") -> RecipientResult:
-    """Build one recipient; ``context`` is the report's prose about it (for the SMTP command)."""
+               family_reason: str = "", hosts: tuple[str, ...] = (), gloss: str = "") -> RecipientResult:
+    """Build one recipient; ``context`` is the report's prose about it (for the SMTP command).
+
+    ``hosts`` name the reporting side (for provider rules); ``gloss`` is the text a DSN writer
+    put after the Status code, evidence read before the diagnostic.
+    """
     diagnostic = single_space(diagnostic)[:2000]
     status = prefer_status(status, diagnostic)
     smtp_code = find_reply_code(diagnostic)
@@ -213,8 +289,12 @@ def _recipient(address: str, action: str, status: str, diagnostic: str, diagnost
         m = _REMOTE_HOST_RE.search(diagnostic, 0, 600)
         remote_mta = m.group(1).lower() if m else ""
     command = find_command(diagnostic[:1000]) or (find_command(context[:2000]) if context else "")
-    reason = family_reason or reason_for(status, smtp_code, diagnostic, action=action,
-                                         diagnostic_type=diagnostic_type, command=command)
+    reason = family_reason or provider_reason(
+        (address.rpartition("@")[2], remote_mta.lower(), *hosts), diagnostic, smtp_code)
+    if not reason:
+        evidence = f"{gloss}; {diagnostic}" if gloss and gloss.lower() not in diagnostic.lower() else diagnostic
+        reason = reason_for(status, smtp_code, evidence, action=action,
+                            diagnostic_type=diagnostic_type, command=command)
     reason, category, detail, hard = finish(reason, status, smtp_code, diagnostic)
     if action == "delivered":
         category = Category.NONE
@@ -252,7 +332,10 @@ _BREAK_RE = re.compile(r"(?i)<br\s*/?>|</p>|</div>|</tr>")
 _FAILURE_PROSE_RE = re.compile(
     r"could not be delivered|undeliverable|delivery (has )?failed|was not delivered|"
     r"permanent (error|failure)|mailbox (is )?full|unable to deliver|not be delivered|"
-    r"no such user|user unknown|invalid (user|recipient|address)", re.IGNORECASE)
+    r"no such user|user unknown|invalid (user|recipient|address)|"
+    r"nicht zugestellt|n'a pas pu [êe]tre (remis|distribu)|no se ha podido entregar|"
+    r"n[ãa]o foi poss[íi]vel entregar|non [èe] stato recapitato|niet worden afgeleverd|"
+    r"配信できませんでした|届けられませんでした", re.IGNORECASE)
 _CODE_RE = re.compile(r"\b[45]\d\d[ -]|\b[45]\.\d\.\d")
 
 

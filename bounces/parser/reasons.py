@@ -567,6 +567,71 @@ PHRASES: dict[str, tuple] = {
     ),
 }
 
+# Non-English reports: what MTAs localised to German, French, Spanish, Portuguese, Italian,
+# Dutch and Japanese write for the commonest failures. These are the reporting MTA's own
+# words (a remote reply would carry its English text and code), so, like MTA_USERUNKNOWN, they
+# name a missing mailbox whatever the SMTP command was. Lower-case; a tuple is fragments in
+# that order.
+LOCALISED_USERUNKNOWN = (
+    # de
+    "benutzer unbekannt", "unbekannter benutzer", "empfänger unbekannt", "unbekannter empfänger",
+    "adresse unbekannt", ("postfach", "existiert nicht"), ("adresse", "existiert nicht"),
+    ("benutzer", "existiert nicht"), ("empfänger", "existiert nicht"),
+    ("e-mail-adresse", "nicht gefunden"), "empfänger ist unbekannt", "benutzer ist unbekannt",
+    "adresse ist unbekannt", "unbekannte adresse", "unbekannte e-mail-adresse",
+    ("mailbox", "existiert nicht"),
+    # fr
+    "destinataire inconnu", "adresse inconnue", ("adresse", "n'existe pas"),
+    ("destinataire", "n'existe pas"), ("utilisateur", "n'existe pas"), ("adresse", "introuvable"),
+    "adresse e-mail inconnue", "adresse électronique inconnue", "destinataire introuvable",
+    "utilisateur inexistant", "adresse inexistante", "compte inexistant",
+    # es
+    "usuario desconocido", "destinatario desconocido", "dirección desconocida",
+    ("usuario", "no existe"), ("dirección", "no existe"), ("buzón", "no existe"),
+    ("cuenta", "no existe"), "no se encontró la dirección", "usuario inexistente",
+    "dirección inexistente", "cuenta inexistente", "buzón inexistente",
+    # pt
+    "usuário desconhecido", "usuario desconhecido", "utilizador desconhecido",
+    "destinatário desconhecido", ("endereço", "não existe"), ("usuário", "não existe"),
+    ("conta", "não existe"), ("caixa postal", "não existe"), "usuário inexistente",
+    "utilizador inexistente", "endereço inexistente", "conta inexistente",
+    # it
+    "utente sconosciuto", "destinatario sconosciuto", "indirizzo sconosciuto", "utente inesistente",
+    "indirizzo inesistente", ("indirizzo", "non esiste"), ("utente", "non esiste"),
+    ("casella", "non esiste"), "casella inesistente", "account inesistente",
+    # nl
+    "onbekende gebruiker", "gebruiker onbekend", "onbekende ontvanger", "ontvanger onbekend",
+    ("adres", "bestaat niet"), ("gebruiker", "bestaat niet"), ("postvak", "bestaat niet"),
+    ("mailbox", "bestaat niet"), "onbekend adres", "adres onbekend",
+    # ja
+    "宛先不明", ("アドレス", "存在しません"), ("ユーザ", "存在しません"), ("宛先", "存在しません"),
+    ("アカウント", "存在しません"), "ユーザが見つかりません", "ユーザーが見つかりません",
+    "宛先が見つかりません", "存在しないユーザ", "存在しないアドレス",
+)
+LOCALISED_MAILBOXFULL = (
+    "postfach voll", "postfach ist voll", "mailbox voll", "quota überschritten",
+    "speicherplatz des empfängers ist erschöpft", "postfach überfüllt", "speicherplatz überschritten",
+    "kontingent überschritten",
+    "boîte aux lettres pleine", "boite aux lettres pleine", "boîte aux lettres est pleine",
+    "boîte de réception est pleine", "quota dépassé", "boîte pleine", "quota atteint",
+    "buzón lleno", "buzon lleno", ("buzón", "está lleno"), "cuota excedida", "cuota superada",
+    "caixa postal cheia", "caixa de correio cheia", "caixa de entrada cheia", "cota excedida",
+    ("caixa postal", "está cheia"), ("caixa de correio", "está cheia"),
+    "quota excedida",
+    "casella piena", "casella di posta piena", ("casella", "è piena"), "quota superata",
+    "spazio esaurito", "quota esaurita",
+    "mailbox is vol", "mailbox vol", "postvak is vol", "postvak vol", "quotum overschreden",
+    "mailbox zit vol", "postvak zit vol", "quotum bereikt",
+    "容量がいっぱい", "容量オーバー", "容量超過", "メールボックスがいっぱい", "メールボックスが一杯",
+    "容量を超え",
+)
+PHRASES["userunknown"] += LOCALISED_USERUNKNOWN
+# Not a reason: a marker the phrase index reports alongside "userunknown", so that the
+# classifier knows the words were an MTA's own (see classify.reason_for).
+LOCALISED_MARK = "localised-userunknown"
+PHRASES[LOCALISED_MARK] = LOCALISED_USERUNKNOWN
+PHRASES["mailboxfull"] += LOCALISED_MAILBOXFULL
+
 # Texts that MTAs write themselves (not a remote server's reply) and that name a missing
 # mailbox whatever the SMTP command was.
 MTA_USERUNKNOWN = (
@@ -576,6 +641,8 @@ MTA_USERUNKNOWN = (
     "remote server returned unknown recipient", "address wasn’t found at the destination domain",
     "address wasn't found at the destination domain", "address couldn't be found", "unknown user:",
     "recipient name is not recognized", "not listed in public name & address book",
+    # Exchange Online's directory-based edge blocking: the tenant has no such recipient.
+    "5.4.1 recipient address rejected: access denied",
 )
 
 # A status code's reason that these phrase reasons overrule ("5.1.1 ... over quota").

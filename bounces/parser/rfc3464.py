@@ -37,6 +37,8 @@ class DsnRecipient:
     diagnostic: str = ""
     diagnostic_type: str = ""
     remote_mta: str = ""
+    encapsulated: bool = False  # Final-Recipient is an Exchange IMCEA-encapsulated X.500 name
+    status_comment: str = ""  # "5.2.1 (mailbox disabled, not accepting messages)": the writer's gloss
 
 
 def iter_fields(text: str):
@@ -117,6 +119,8 @@ def recipients_from_fields(fields) -> tuple[list[DsnRecipient], dict[str, str]]:
                     seen = set()
                 seen.add(name)
                 addr = clean_address(value)
+                if name == "final-recipient" and _IMCEA_RE.search(value):
+                    cur.encapsulated = True
                 if name == "original-recipient":
                     cur.original = addr
                 elif name == "final-recipient" or not cur.address:
@@ -128,7 +132,9 @@ def recipients_from_fields(fields) -> tuple[list[DsnRecipient], dict[str, str]]:
             if name == "action":
                 cur.action = value.lower().split(" ")[0].strip(";") if value else ""
             elif name == "status":
-                cur.status = _status_value(value)
+                cur.status = status_value(value)
+                if "(" in value:
+                    cur.status_comment = value.partition("(")[2].rstrip(") ")[:200]
             elif name == "diagnostic-code":
                 dtype, sep, rest = value.partition(";")
                 if sep and len(dtype) < 20 and " " not in dtype.strip():
@@ -138,15 +144,22 @@ def recipients_from_fields(fields) -> tuple[list[DsnRecipient], dict[str, str]]:
             elif name == "remote-mta":
                 cur.remote_mta = value.partition(";")[2].strip() if ";" in value else value
     for r in out:
-        if not r.address:
+        if not r.address or (r.original and r.encapsulated):
             r.address = r.original
     return [r for r in out if r.address], per_message
+
+
+# Exchange writes a Final-Recipient it could not resolve as an encapsulated X.500 DN
+# ("IMCEAEX-_O=ORG_OU=..._CN=JDOE@corp.example"): not a mailbox anyone can write to; the
+# Original-Recipient is the address that was used.
+_IMCEA_RE = re.compile(r"(?:^|[;\s<])imcea[a-z0-9]{0,8}-", re.IGNORECASE)
 
 
 _STATUS_RE = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
 
 
-def _status_value(value: str) -> str:
+def status_value(value: str) -> str:
+    """The enhanced status code in a Status field's value ('' when none)."""
     m = _STATUS_RE.search(value)
     return m.group(0) if m else ""
 
@@ -154,13 +167,16 @@ def _status_value(value: str) -> str:
 def find_dsn(parts: list[Message]) -> tuple[list[DsnRecipient], dict[str, str]]:
     """Return DSN recipients from the delivery-status parts among ``parts``.
 
-    Falls back to DSN field blocks found inside text parts when no proper part exists.
+    Falls back to DSN field blocks found inside text parts when no proper part exists. With
+    no recipient found, the fields of a delivery-status part that names none are returned.
     """
+    recipientless: dict[str, str] = {}  # a DSN part whose fields name no recipient
     for part in parts:
         if content_type(part) in DSN_TYPES:
             recips, per_msg = recipients_from_fields(_fields_of_part(part))
             if recips:
                 return recips, per_msg
+            recipientless = recipientless or per_msg
     for part in parts:
         ctype = content_type(part)
         # text parts, and a multipart whose boundary never appears (read as one text)
@@ -175,4 +191,4 @@ def find_dsn(parts: list[Message]) -> tuple[list[DsnRecipient], dict[str, str]]:
             )
             if recips:
                 return recips, per_msg
-    return [], {}
+    return [], recipientless

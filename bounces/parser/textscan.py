@@ -58,8 +58,10 @@ SYSTEM_LOCALPARTS = frozenset({"postmaster", "mailer-daemon", "abuse", "hostmast
 # A line that is really a quoted header, or an invitation to write to someone, names nobody
 # who failed.
 _NOT_A_MENTION = re.compile(
-    r"^\s*(message-id|in-reply-to|references|x-[\w-]+|received|return-path|from|sender|reply-to|"
-    r"date|subject|envelope-from|by|id)\s*[:=]|^\s*\(?envelope-from\b", re.IGNORECASE)
+    r"^\s*(message-id|to|cc|bcc|in-reply-to|references|x-[\w-]+|received|return-path|from|sender|reply-to|"
+    r"date|subject|envelope-from|by|id)\s*[:=]|^\s*\(?envelope-from\b|"
+    # a header line of a message quoted with "> " marks names nobody who failed
+    r"^\s*>[>\s]*(to|cc|bcc|from|sender|reply-to|date|subject|message-id)\s*:", re.IGNORECASE)
 _CONTACT = re.compile(r"contact|mailto:|for (more|further)|send (an )?e-?mail to|write to|questions", re.IGNORECASE)
 _MESSAGE_ID_LOCAL = re.compile(r"^[0-9a-f.=_$-]{14,}$|^[0-9]{8,}\.|^[0-9a-f]{8,}[.-][0-9a-f]{4,}", re.IGNORECASE)
 _ALIAS_RE = re.compile(r"\((?:ultimately )?(?:generated|expanded|forwarded) from:? [^()]{0,300}\)", re.IGNORECASE)
@@ -79,7 +81,9 @@ def error_section(text: str) -> tuple[str, str]:
             for marker in markers:
                 i = low.find(marker, 0, cut)
                 if 0 <= i < cut:
-                    cut = i
+                    # "------ Original message ------": cut at the line, not inside its dashes
+                    start = low.rfind("\n", 0, i) + 1
+                    cut = start if not low[start:i].strip("-=_* \t") else i
     # No marker: the original begins where a block of header lines starts: one that opens
     # with a trace/identity field, or any run of four header lines. Candidates come from one
     # multi-line regex scan; only they are examined line by line.
@@ -98,10 +102,36 @@ def error_section(text: str) -> tuple[str, str]:
         if (name in _TRACE_FIELDS and run >= 2) or run >= 4:
             cut = start
             break
+    if "\n>" in text:
+        cut = _quoted_original_start(text, cut)
     head = text[:cut]
     rest = text[cut:]
     nl = rest.find("\n")
     return head, (rest[nl + 1:] if nl >= 0 else "")
+
+
+_QUOTED_HEADER_M = re.compile(r"^>[ \t]?(from|to|cc|subject|date|sent|message-id):[ \t]", re.IGNORECASE | re.MULTILINE)
+_SYSTEM_FROM = ("mailer-daemon", "postmaster", "mail delivery")
+
+
+def _quoted_original_start(text: str, cut: int) -> int:
+    """Where a "> "-quoted copy of the original begins (a run of quoted header lines), or ``cut``.
+
+    A quoted *bounce* (a person forwarding a mailer-daemon's report) is not cut: its quoted
+    body is what names the failed recipient.
+    """
+    for m in _QUOTED_HEADER_M.finditer(text, 0, cut):
+        if m.start() and text[m.start() - 1] != "\n":
+            continue
+        lines = text[m.start():m.start() + 2000].split("\n")[:8]
+        quoted = [ln.lower() for ln in lines if _QUOTED_HEADER_M.match(ln)]
+        if len(quoted) < 3:
+            continue
+        senders = [ln for ln in quoted if ln[1:].lstrip().startswith("from:")]
+        if any(w in ln for ln in senders for w in _SYSTEM_FROM):
+            return cut
+        return m.start()
+    return cut
 
 
 def _recipient_in_line(line: str, exclude: set[str]) -> str | None:

@@ -26,6 +26,16 @@ FAMILY_FLOORS = {
     "lhost-yahoo": (98.0, 98.0, 95.0),
     "rfc3464": (95.0, 95.0, 88.0),
     "arf": (98.0, 98.0, 90.0),
+    # families whose provider or MTA rules live in providers.py / listnotice.py / autoreply.py
+    "rhost-cox": (98.0, 98.0, 95.0),
+    "rhost-spectrum": (98.0, 98.0, 95.0),
+    "rhost-mimecast": (98.0, 98.0, 95.0),
+    "rhost-messagelabs": (98.0, 98.0, 95.0),
+    "rhost-franceptt": (98.0, 98.0, 95.0),
+    "lhost-powermta": (98.0, 98.0, 95.0),
+    "lhost-verizon": (98.0, 98.0, 95.0),
+    "lhost-fml": (98.0, 98.0, 95.0),
+    "lhost-x5": (98.0, 98.0, 95.0),
 }
 
 
