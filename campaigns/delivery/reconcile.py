@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Message
 
+from lockline import metrics
+
 logger = logging.getLogger(__name__)
 
 State = Message.State
@@ -122,5 +124,8 @@ def message_reconcile(
         status=Campaign.Status.FINISHED, updated_at=now
     )
     if unstuck or requeued or finished_count:
-        logger.info("reconciled: unstuck=%s requeued=%s finished=%s", unstuck, requeued, finished_count)
+        logger.info("reconciled", extra={"unstuck": unstuck, "requeued": requeued, "finished": finished_count})
+        for action, count in (("unstuck", unstuck), ("requeued", requeued), ("finished", finished_count)):
+            if count:
+                metrics.incr("reconciler_actions", amount=count, action=action)
     return ReconcileResult(unstuck=unstuck, requeued=requeued, finished=finished_count)
