@@ -62,7 +62,9 @@ def environment(stack: Stack, *, sink_port: int, maildir: Path) -> dict[str, str
         "BOUNCE_MAILDIR": str(maildir),
         "BOUNCE_POLL_SECONDS": "2",
         "LOCKLINE_RECONCILE_INTERVAL": "3",
-        "LOCKLINE_REQUEUE_AFTER": "10",
+        # With a backlog the send queue is busy, not lost: re-publishing it early only adds
+        # duplicate (no-op) tasks. After the Redis restart the queue is empty: IDLE applies.
+        "LOCKLINE_REQUEUE_AFTER": "600",
         "LOCKLINE_REQUEUE_AFTER_IDLE": "5",
         "LOCKLINE_SENDING_STUCK_AFTER": "15",
         "LOCKLINE_RETRY_BASE_DELAY": "1",
@@ -447,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs) afterwards")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    # Stopped from outside (CI's time limit, Ctrl-C): still stop everything the run started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     soak = Soak(messages=args.messages, max_seconds=args.max_seconds, seed=args.seed, keep=args.keep)
     try:
         soak.start()
