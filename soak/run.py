@@ -69,8 +69,9 @@ def environment(stack: Stack, *, sink_port: int, maildir: Path) -> dict[str, str
         "LOCKLINE_SENDING_STUCK_AFTER": "15",
         "LOCKLINE_RETRY_BASE_DELAY": "1",
         "LOCKLINE_RETRY_MAX_DELAY": "4",
-        # Long enough for a greylisted recipient's second try even behind the stalled send.
-        "LOCKLINE_RETRY_LIFETIME": "900",
+        # Longer than the whole run: a greylisted recipient queued at the start may get its
+        # second try only at the end, behind the backlog (a 20,000 run takes ~25 min here).
+        "LOCKLINE_RETRY_LIFETIME": "7200",
         "LOCKLINE_HOLD_RECHECK": "2",
         "LOCKLINE_THROTTLE_INITIAL_INTERVAL": "0.2",
         "LOCKLINE_THROTTLE_MAX_INTERVAL": "1",
