@@ -28,7 +28,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", 2000))
 LEADS = int(os.environ.get("BENCH_LEADS", 100_000))
 CONCURRENCY = os.environ.get("BENCH_CONCURRENCY", "2")
-BENCH_DB = "lockline_bench_send"
+BENCH_DB = os.environ.get("BENCH_DB", "lockline_bench_send")
 
 server_url = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lockline"))
 BENCH_DATABASE_URL = urlunsplit(server_url._replace(path=f"/{BENCH_DB}"))

@@ -2,7 +2,7 @@
 import os
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lockline.settings")
 
@@ -22,3 +22,19 @@ def _keep_django_logging(**kwargs) -> None:
     from django.conf import settings
 
     dictConfig(settings.LOGGING)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _db_connections_recycle(task=None, **kwargs) -> None:
+    """Between tasks, drop a database connection that errored or outlived CONN_MAX_AGE.
+
+    With CELERY_DB_REUSE_MAX set, Celery no longer closes connections around every task; this is
+    what Django does around every web request instead. Not for eager tasks: they run inside the
+    caller's transaction, whose connection must stay open.
+    """
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

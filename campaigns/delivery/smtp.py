@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import smtplib
+import socket
 from collections.abc import Callable, Iterator
 
 from django.core.mail.backends.smtp import EmailBackend as DjangoSMTPBackend
@@ -48,6 +49,16 @@ def before_final_dot(hook: Callable[[], None]) -> Iterator[None]:
 
 
 class _CommitBeforeDot:
+    def connect(self, *args, **kwargs):
+        reply = super().connect(*args, **kwargs)
+        # The final "." goes out as its own small write after the hook's commit. With Nagle's
+        # algorithm on, the kernel holds it until the server ACKs the body, and servers delay
+        # that ACK (40 ms on Linux): measured, half of each send was this wait. Disabling Nagle
+        # only changes when bytes leave, never their order or content.
+        with contextlib.suppress(OSError, AttributeError):
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return reply
+
     def data(self, msg):  # smtplib.SMTP.data with a hook before the terminating line
         hook = _before_final_dot.get()
         if hook is None:
