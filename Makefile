@@ -10,20 +10,26 @@ TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/loc
 TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/1)
 PYTEST_ARGS ?=
 
-.PHONY: run test venv services bench accuracy soak audit clean
+.PHONY: run test venv venv-run services bench accuracy soak audit clean
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+# What the app needs (make run), and on top of it what the tests and tools need.
+$(BIN)/.installed-run: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(BIN)/.installed: $(BIN)/.installed-run requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+venv-run: $(BIN)/.installed-run
 venv: $(BIN)/.installed
 
 services:
 	bin/services-up
 
-run: venv
+run: venv-run
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_history
