@@ -156,6 +156,10 @@ def stored():
         return cursor.fetchone()
 
 
+# A 100,000-deep "[[[[..." body ends in a RecursionError that the view answers with a 400 (asserted
+# below); the garbage collector can later hit the same depth freeing what was half-built, and
+# Python reports that as an "unraisable" exception in the test process, not in any response.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_ten_thousand_mutated_payloads_never_make_a_500_nor_half_write(settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 200_000  # so the fuzz reaches the size limit too
     rng = random.Random(SEED)
