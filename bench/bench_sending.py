@@ -24,6 +24,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from soak.infra import free_port  # noqa: E402  (needs the project root on the path)
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", 2000))
 LEADS = int(os.environ.get("BENCH_LEADS", 100_000))
@@ -36,12 +38,6 @@ ADMIN_DATABASE_URL = urlunsplit(server_url._replace(path="/postgres"))
 BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/1")
 if not BROKER_URL.startswith("redis"):
     sys.exit("bench_sending needs CELERY_BROKER_URL=redis://...")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def env(**extra) -> dict:

@@ -28,7 +28,14 @@ OUTCOMES = (
 )
 
 
+# Prefixes the soak puts in front of an accepting address: `late.` (accepted, then bounced by a
+# DSN) and `slow.` (stalls at RCPT once, for the worker kill). The rest of the address decides.
+RUN_PREFIXES = ("late.", "slow.")
+
+
 def outcome_for(email: str) -> Outcome:
+    for prefix in RUN_PREFIXES:
+        email = email.removeprefix(prefix)
     local = email.partition("@")[0]
     for outcome in OUTCOMES[1:]:
         if local.startswith(outcome.prefix):

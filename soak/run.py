@@ -350,7 +350,7 @@ class Soak:
         # 1. Every message sent exactly once, or bounced/failed as its recipient dictates.
         wrong_state, twice, missing, unexpected = [], [], [], []
         for token, message in by_token.items():
-            outcome = outcome_for(message["to_email"].removeprefix("late.").removeprefix("slow."))
+            outcome = outcome_for(message["to_email"])
             count = deliveries.get(token, 0)
             if message["to_email"] in self.suppressed_before:
                 wrong_state.append(message["pk"])  # the launch must have skipped it

@@ -4,12 +4,13 @@ from __future__ import annotations
 import imaplib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from soak.infra import free_port
 
 CONFIG = """
 base_dir = {root}/run
@@ -69,12 +70,6 @@ class ImapServer:
             client.logout()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_dovecot():
     """Start Dovecot in the foreground on a free port; returns (server, stop)."""
     # Short path (socket names are length-limited) that the `mail` user can traverse.
@@ -82,7 +77,7 @@ def start_dovecot():
     os.chmod(root, 0o755)
     (root / "mail").mkdir()
     shutil.chown(root / "mail", "mail", "mail")
-    port = _free_port()
+    port = free_port()
     server = ImapServer(port=port, user="bounces", password="imap-test-pw")
     (root / "dovecot.conf").write_text(CONFIG.format(root=root, port=port, password=server.password))
     process = subprocess.Popen(["dovecot", "-F", "-c", str(root / "dovecot.conf")])

@@ -37,9 +37,22 @@ def clean_redis():
     client.close()
 
 
-def run_django(code: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run ``code`` in a fresh Django process with ``env`` over the current environment."""
-    full = {**os.environ, "DJANGO_SETTINGS_MODULE": "lockline.settings", **env}
+# What a settings test must not inherit from the test run's own environment.
+_DEPLOYMENT_VARIABLES = ("DATABASE_URL", "CELERY_", "ANYMAIL_", "WEBHOOK_SECRET", "SECRET_KEY", "DEBUG")
+
+
+def run_django(code: str, env: dict[str, str], timeout: float = 60, *,
+               isolated: bool = False) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh Django process with ``env`` over the current environment.
+
+    ``isolated``: drop the deployment variables first (and keep SQLite files out of the tree),
+    so the process sees only what ``env`` sets, as on a fresh machine.
+    """
+    base = dict(os.environ)
+    if isolated:
+        base = {k: v for k, v in base.items() if not k.startswith(_DEPLOYMENT_VARIABLES)}
+        base["LOCKLINE_VAR_DIR"] = "/tmp/lockline-settings-test"
+    full = {**base, "DJANGO_SETTINGS_MODULE": "lockline.settings", **env}
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); " + code],
         cwd=ROOT, env=full, capture_output=True, text=True, timeout=timeout,

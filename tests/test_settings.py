@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from tests.ops_fixtures import run_django as run_ops_django
+
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION_ENV = {
     "DEBUG": "0",
@@ -18,15 +20,8 @@ PRODUCTION_ENV = {
 }
 
 
-def run_django(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CELERY_", "ANYMAIL_", "WEBHOOK_SECRET", "SECRET_KEY", "DEBUG"))}
-    clean["DJANGO_SETTINGS_MODULE"] = "lockline.settings"
-    clean["LOCKLINE_VAR_DIR"] = "/tmp/lockline-settings-test"
-    return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); " + code],
-        cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=60,
-    )
-
+def run_django(code: str, env: dict[str, str]):
+    return run_ops_django(code, env, isolated=True)
 
 def test_with_nothing_set_lockline_runs_on_sqlite_and_the_filesystem_broker():
     result = run_django(
