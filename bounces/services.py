@@ -269,11 +269,6 @@ def leads_by_email(emails) -> QuerySet[Lead]:
     return Lead.objects.filter(email__in=list(emails))
 
 
-def bounce_apply_policy(*, event: BounceEvent) -> Suppression | None:
-    """Suppress the event's address if the policy says so; returns the suppression made."""
-    return bounce_apply_policy_many(events=[event]).get(event.pk)
-
-
 def bounce_apply_policy_many(*, events: list[BounceEvent]) -> dict[int, Suppression]:
     """The suppression policy for newly stored events, in order; returns {event pk: suppression}.
 
@@ -330,10 +325,6 @@ def soft_bounce_counts(*, at: list[tuple[str, datetime]]) -> list[int]:
             since = delivered
         counts.append(sum(1 for t in softs.get(email, ()) if since < t <= moment))
     return counts
-
-
-def suppression_is_active(*, email: str) -> bool:
-    return Suppression.objects.active().filter(email=normalize_email(email)).exists()
 
 
 @dataclass(frozen=True)
