@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from bounces.bulk import insert_ignoring_conflicts
@@ -312,6 +312,15 @@ def soft_bounce_counts(*, at: list[tuple[str, datetime]]) -> list[int]:
     last_delivered = dict(
         leads_by_email(emails).filter(last_delivered_at__isnull=False).values_list("email", "last_delivered_at")
     )
+    # A message in state `sent` is a delivery too, even before its lead's delivery time was written
+    # (a chunk of sends writes those once at its end; an acceptance refused after the final "."
+    # leaves the state `sent` no longer).
+    for email, sent_at in (
+        Message.objects.filter(to_email__in=emails, state=Message.State.SENT, sent_at__isnull=False)
+        .values("to_email").annotate(last=Max("sent_at")).values_list("to_email", "last")
+    ):
+        if email not in last_delivered or sent_at > last_delivered[email]:
+            last_delivered[email] = sent_at
     softs: dict[str, list[datetime]] = {}
     for email, moment in BounceEvent.objects.filter(
         email__in=emails, category=Category.SOFT, occurred_at__gt=earliest, occurred_at__lte=latest

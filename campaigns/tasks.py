@@ -1,6 +1,12 @@
 """Sending tasks: thin, ids only; the services in campaigns.delivery hold the rules."""
+import logging
+import time
+
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
+
+logger = logging.getLogger(__name__)
 
 
 # A database blip before the claim commits is retried soon (nothing was sent); the delivery
@@ -22,9 +28,43 @@ def message_send(self, message_id: int) -> None:
         raise self.retry(countdown=outcome.retry_in, exc=outcome.error, max_retries=None)
 
 
+@shared_task(bind=True, acks_late=True, ignore_result=True,
+             autoretry_for=(OperationalError, InterfaceError), retry_backoff=5, retry_jitter=True,
+             retry_kwargs={"max_retries": 5}, send_events=False)
+def message_send_many(self, message_ids: list[int]) -> None:
+    """Send a chunk of messages one after another, each exactly as ``message_send`` does (its own
+    claim, suppression re-check, send and record), over the worker process's one SMTP/ESP
+    connection. A message that must run again later gets its own ``message_send`` task with the
+    countdown, published as soon as its outcome is known.
+
+    Idempotent like ``message_send``: a redelivered or retried chunk skips the messages it
+    already sent. After LOCKLINE_SEND_BATCH_BUDGET seconds no further message is started; the
+    rest go back to the queue as a new chunk, so a slow server cannot push a chunk past the
+    task's time limit.
+    """
+    from campaigns.delivery.send import lead_deliveries_write, message_send as send
+
+    deadline = time.monotonic() + settings.LOCKLINE_SEND_BATCH_BUDGET
+    deliveries: dict = {}
+    try:
+        for position, message_id in enumerate(message_ids):
+            if position and time.monotonic() > deadline:
+                message_send_many.apply_async((message_ids[position:],))
+                return
+            outcome = send(message_id=message_id, deliveries=deliveries)
+            if outcome.retry_in is not None:
+                message_send.apply_async((message_id,), countdown=outcome.retry_in)
+    finally:
+        try:
+            lead_deliveries_write(deliveries)
+        except (OperationalError, InterfaceError):
+            # Only the leads' copy of their delivery times; the messages hold the record.
+            logger.warning("leads' delivery times not written for %s messages", len(deliveries), exc_info=True)
+
+
 @shared_task(ignore_result=True)
 def message_dispatch(message_ids: list[int]) -> None:
-    """Publish a send task for each id (a launch hands over its messages in chunks)."""
+    """Publish send tasks for these ids (a launch hands over its messages in chunks)."""
     from campaigns.delivery.reconcile import message_publish
 
     message_publish(message_ids=message_ids)

@@ -291,12 +291,21 @@ LOCKLINE_BLOCKS_PAUSE_CAMPAIGN = env.int("LOCKLINE_BLOCKS_PAUSE_CAMPAIGN", defau
 LOCKLINE_THROTTLE_INITIAL_INTERVAL = env.float("LOCKLINE_THROTTLE_INITIAL_INTERVAL", default=5.0)
 LOCKLINE_THROTTLE_MAX_INTERVAL = env.float("LOCKLINE_THROTTLE_MAX_INTERVAL", default=300.0)
 LOCKLINE_THROTTLE_COOLDOWN = env.float("LOCKLINE_THROTTLE_COOLDOWN", default=900.0)
+# Each worker process re-reads the set of throttled domains this often (s): a throttle noted by
+# another worker applies here within this time.
+LOCKLINE_THROTTLE_REFRESH = env.float("LOCKLINE_THROTTLE_REFRESH", default=1.0)
 # A held message (campaign or prompt version paused, send limit reached) is looked at again
 # after this many seconds.
 LOCKLINE_HOLD_RECHECK = env.int("LOCKLINE_HOLD_RECHECK", default=60)
 # Launch: leads streamed and messages written in chunks of this size; send tasks published in
 # chunks by the dispatcher.
 LOCKLINE_LAUNCH_CHUNK = env.int("LOCKLINE_LAUNCH_CHUNK", default=2000)
+# Send tasks carry this many message ids each (campaigns.tasks.message_send_many); each message
+# is still claimed, re-checked, sent and recorded on its own. A chunk starts no new message after
+# LOCKLINE_SEND_BATCH_BUDGET seconds and re-queues the rest (keep it well under
+# CELERY_TASK_SOFT_TIME_LIMIT minus one message's worst case, EMAIL_TIMEOUT per SMTP command).
+LOCKLINE_SEND_BATCH = env.int("LOCKLINE_SEND_BATCH", default=20)
+LOCKLINE_SEND_BATCH_BUDGET = env.float("LOCKLINE_SEND_BATCH_BUDGET", default=15.0)
 # Reconciler (beat): a due message whose task was published longer ago than REQUEUE_AFTER is
 # taken as lost (Redis restart, FLUSHALL) and published again; a message in `sending` longer
 # than SENDING_STUCK_AFTER (above the task's hard time limit, so its worker is surely gone) is
@@ -354,6 +363,9 @@ if CELERY_BROKER_URL.startswith(("redis", "rediss")) and (
 # drops a connection that errored or outlived CONN_MAX_AGE (Django's close_old_connections, as
 # for a web request), and CONN_HEALTH_CHECKS pings it once before the next task uses it.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
+# The send path's per-message statements are PREPAREd once per connection (lockline/prepared.py).
+# Turn off behind a pooler that does not keep a session per client (PgBouncer transaction mode).
+LOCKLINE_PREPARED_STATEMENTS = env.bool("LOCKLINE_PREPARED_STATEMENTS", default=True)
 
 # --- Static files and the rest ----------------------------------------------------------------
 STATIC_URL = "static/"

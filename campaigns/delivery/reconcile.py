@@ -35,14 +35,20 @@ class ReconcileResult:
 
 
 def message_publish(*, message_ids: list[int]) -> None:
-    """Publish one send task per id over a single broker connection (the dispatcher's job)."""
+    """Publish send tasks for ``message_ids`` over a single broker connection (the dispatcher's
+    job): one ``message_send_many`` per LOCKLINE_SEND_BATCH ids.
+
+    Each message is still claimed, sent and recorded on its own; the chunk only saves the
+    broker round trip, the task's start-up and the idle wait of prefetch-1 between messages.
+    """
     from celery import current_app
 
-    from campaigns.tasks import message_send as message_send_task
+    from campaigns.tasks import message_send_many
 
+    size = max(1, settings.LOCKLINE_SEND_BATCH)
     with current_app.producer_or_acquire() as producer:
-        for message_id in message_ids:
-            message_send_task.apply_async((message_id,), producer=producer)
+        for start in range(0, len(message_ids), size):
+            message_send_many.apply_async((list(message_ids[start:start + size]),), producer=producer)
 
 
 def broker_send_queue_length() -> int | None:

@@ -75,6 +75,27 @@ def test_a_throttle_reply_slows_every_send_to_that_domain_not_only_the_one_messa
     assert sink.count_by_rcpt() == {"grace@fast.example": 1}
 
 
+def test_a_throttle_noted_by_another_worker_process_applies_here_after_the_refresh_interval(sink, settings):
+    import time
+
+    from campaigns.delivery import throttle
+
+    settings.LOCKLINE_THROTTLE_REFRESH = 0.2
+    message = running_message("grace@slow.example")
+    assert throttle.throttle_acquire(domain="other.example") == 0  # this process reads the set now
+    # Another worker process draws a throttle reply from slow.example: the shared state in Redis
+    # changes, this process's copy of the throttled domains does not.
+    ours = dict(throttle._throttled)
+    throttle.throttle_note(domain="slow.example")
+    throttle._throttled.update(ours)
+
+    time.sleep(0.25)
+
+    outcome = message_send(message_id=message.pk)
+    assert outcome.action == "throttled" and outcome.retry_in >= 1
+    assert sink.received == []
+
+
 def test_a_message_that_is_not_yet_due_is_left_for_its_own_task(sink):
     message = running_message("ada@acme.example")
     Message.objects.filter(pk=message.pk).update(state="deferred", next_attempt_at=timezone.now() + timedelta(hours=1))

@@ -67,16 +67,18 @@ def test_a_worker_killed_mid_send_delivers_every_message_exactly_once(sink, star
     worker = start_worker()
     campaign_launch(campaign=campaign)
 
-    sink.stalled.wait(60)
-    wait_for(lambda: Message.objects.filter(state__in=["sent", "bounced"]).count() == 9, message="the others")
+    # slow.ada is the first message of its chunk (leads go out in id order): the worker is
+    # stuck in its RCPT with the rest of the chunk still waiting behind it.
+    assert sink.stalled.wait(60)
     assert Message.objects.get(to_email="slow.ada@acme.example").state == "sending"
     worker.kill()
 
-    # The killed worker's claim stays `sending` until the reconciler resolves it.
+    # The killed worker's claim stays `sending` until the reconciler resolves it; the chunk's
+    # unsent messages are due and go out again with it.
     assert Message.objects.get(to_email="slow.ada@acme.example").state == "sending"
     start_worker()
     result = message_reconcile(**RECONCILE_NOW)
-    assert result.unstuck == 1 and result.requeued == 1
+    assert result.unstuck == 1 and result.requeued >= 1
     wait_for(all_final, message="every message final")
 
     assert states() == {**{e: "sent" for e in emails}, "unknown.bob@acme.example": "bounced"}
