@@ -42,6 +42,9 @@ class SinkRule:
     # end of DATA: the window in which the server has the message and the client has no answer.
     stall_after_data: float = 0.0
     dsn: str = ""  # accept, then mail back a DSN with this reply ("550 5.1.1 ...")
+    # Accept at RCPT, then answer the end of DATA with this reply and keep nothing (a content
+    # filter's "554 5.7.1 ..." once the whole message is in).
+    after_data: str = ""
 
     def __post_init__(self):
         self.regex = re.compile(self.pattern)
@@ -49,7 +52,8 @@ class SinkRule:
     @classmethod
     def parse(cls, spec: str) -> SinkRule:
         """``REGEX=REPLY`` (e.g. ``^bob@example\\.com$=550 5.1.1 gone``); REPLY may end with
-        ``;times=N``, ``;stall=SECONDS`` or be ``dsn:550 5.1.1 ...``."""
+        ``;times=N``, ``;stall=SECONDS`` or be ``dsn:550 5.1.1 ...`` or ``data:554 5.7.1 ...``
+        (the answer to the end of DATA)."""
         pattern, sep, reply = spec.partition("=")
         if not sep or not pattern or not reply:
             raise ValueError(f"a sink rule is REGEX=REPLY, not {spec!r}")
@@ -60,6 +64,8 @@ class SinkRule:
             reply = reply[: match.start()]
         if reply.startswith("dsn:"):
             return cls(pattern=pattern, dsn=reply[4:].strip(), **options)
+        if reply.startswith("data:"):
+            return cls(pattern=pattern, after_data=reply[5:].strip(), **options)
         if not re.match(r"^[245]\d\d ", reply.strip() + " "):
             raise ValueError(f"a sink rule's reply starts with an SMTP code: {spec!r}")
         return cls(pattern=pattern, reply=reply.strip(), **options)
@@ -90,6 +96,14 @@ class SinkHandler:
     def __init__(self, sink: SmtpSink):
         self.sink = sink
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        # Like Postfix and most MTAs, the sink offers command pipelining (RFC 2920), unless the
+        # sink was started without it (to test clients against servers that lack it).
+        session.host_name = hostname
+        if not self.sink.pipelining:
+            return responses
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         rcpt = address.lower()
         rule = next((r for r in self.sink.rules if r.regex.search(rcpt)), None)
@@ -102,7 +116,7 @@ class SinkHandler:
             if rule.stall and active:
                 self.sink.stalled.set()
                 await asyncio.sleep(rule.stall)
-            if active and not rule.dsn:
+            if active and not rule.dsn and not rule.after_data:
                 reply = rule.reply.replace("{rcpt}", rcpt)
         self.sink.log(f"RCPT {rcpt} -> {reply}")
         if reply.startswith("2"):
@@ -110,6 +124,11 @@ class SinkHandler:
         return reply
 
     async def handle_DATA(self, server, session, envelope):
+        refusal = next((r.after_data for r in self.sink.rules
+                        if r.after_data and any(r.regex.search(t.lower()) for t in envelope.rcpt_tos)), "")
+        if refusal:
+            self.sink.log(f"DATA from {envelope.mail_from} to {', '.join(envelope.rcpt_tos)} -> {refusal}")
+            return refusal
         token = message_from_bytes(envelope.content or b"").get(CORRELATION_HEADER, "") or ""
         for rcpt in envelope.rcpt_tos:
             item = Received(envelope.mail_from, rcpt.lower(), envelope.content, token.strip())
@@ -135,8 +154,9 @@ class SmtpSink:
     """The sink, serving on its own thread: ``start()`` binds (port 0: a free port) and returns."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, rules=DEFAULT_RULES, dsn_relay: str = "",
-                 dsn_delay: float = 1.0, verbose: bool = False):
+                 dsn_delay: float = 1.0, verbose: bool = False, pipelining: bool = True):
         self.host, self.port, self.rules = host, port, list(rules)
+        self.pipelining = pipelining
         self.dsn_relay, self.dsn_delay, self.verbose = dsn_relay, dsn_delay, verbose
         self.received: list[Received] = []
         self.dsns: list[bytes] = []

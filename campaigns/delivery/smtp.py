@@ -60,18 +60,25 @@ class _CommitBeforeDot:
         return reply
 
     def data(self, msg):  # smtplib.SMTP.data with a hook before the terminating line
-        hook = _before_final_dot.get()
-        if hook is None:
+        if _before_final_dot.get() is None:
             return super().data(msg)
         self.putcmd("data")
         code, reply = self.getreply()
         if code != 354:
             raise smtplib.SMTPDataError(code, reply)
+        return self._content_send(msg)
+
+    def _content_send(self, msg):
+        """After the server's 354: the message, the hook (if any), the final "."; the reply."""
         if isinstance(msg, str):
             msg = smtplib._fix_eols(msg).encode("ascii")
         body = smtplib._quote_periods(msg)
         if body[-2:] != _CRLF:
             body += _CRLF
+        hook = _before_final_dot.get()
+        if hook is None:
+            self.send(body + b"." + _CRLF)
+            return self.getreply()
         self.send(body)
         try:
             hook()
@@ -81,6 +88,84 @@ class _CommitBeforeDot:
             raise
         self.send(b"." + _CRLF)
         return self.getreply()
+
+    def sendmail(self, from_addr, to_addrs, msg, mail_options=(), rcpt_options=()):
+        """smtplib.SMTP.sendmail, pipelined (RFC 2920) when the server offers PIPELINING.
+
+        MAIL, every RCPT and DATA go out in one write and their replies are read together: two
+        round trips fewer per message, which against a distant MX is most of a send's time.
+        Same result and same exceptions as smtplib's (SMTPSenderRefused, SMTPRecipientsRefused,
+        SMTPDataError), with the same RSET or disconnect after a refusal.
+        """
+        self.ehlo_or_helo_if_needed()
+        if not (self.does_esmtp and self.has_extn("pipelining")):
+            return super().sendmail(from_addr, to_addrs, msg, mail_options, rcpt_options)
+        if isinstance(msg, str):
+            msg = smtplib._fix_eols(msg).encode("ascii")
+        if isinstance(to_addrs, str):
+            to_addrs = [to_addrs]
+        options = ([f"size={len(msg)}"] if self.has_extn("size") else []) + list(mail_options)
+        if any(option.lower() == "smtputf8" for option in options):
+            if not self.has_extn("smtputf8"):
+                raise smtplib.SMTPNotSupportedError("SMTPUTF8 not supported by server")
+            self.command_encoding = "utf-8"
+        mail_args = "".join(f" {option}" for option in options)
+        rcpt_args = "".join(f" {option}" for option in rcpt_options)
+        commands = [f"mail FROM:{smtplib.quoteaddr(from_addr)}{mail_args}"]
+        commands += [f"rcpt TO:{smtplib.quoteaddr(address)}{rcpt_args}" for address in to_addrs]
+        commands.append("data")
+        if any("\r" in command or "\n" in command for command in commands):
+            raise ValueError("command and arguments contain prohibited newline characters")
+        self.send("".join(f"{command}\r\n" for command in commands))
+        replies = []
+        try:
+            while len(replies) < len(commands):
+                replies.append(self.getreply())
+                if replies[-1][0] == 421:
+                    break  # the server is closing the session: no further replies
+        except smtplib.SMTPServerDisconnected:
+            if not replies:
+                raise
+        data_reply = replies[-1] if len(replies) == len(commands) else None
+
+        code, reply = replies[0]
+        if code != 250:
+            self._pipeline_abandon(code, data_reply)
+            raise smtplib.SMTPSenderRefused(code, reply, from_addr)
+        refused = {}
+        for address, (code, reply) in zip(to_addrs, replies[1:1 + len(to_addrs)]):
+            if code not in (250, 251):
+                refused[address] = (code, reply)
+            if code == 421:
+                self.close()
+                raise smtplib.SMTPRecipientsRefused(refused)
+        if len(refused) == len(to_addrs):
+            self._pipeline_abandon(0, data_reply)
+            raise smtplib.SMTPRecipientsRefused(refused)
+        if data_reply is None:
+            self.close()
+            raise smtplib.SMTPServerDisconnected("connection closed before the reply to DATA")
+        code, reply = data_reply
+        if code != 354:
+            self._pipeline_abandon(code, data_reply)
+            raise smtplib.SMTPDataError(code, reply)
+        code, reply = self._content_send(msg)
+        if code != 250:
+            if code == 421:
+                self.close()
+            else:
+                self._rset()
+            raise smtplib.SMTPDataError(code, reply)
+        return refused
+
+    def _pipeline_abandon(self, code: int, data_reply) -> None:
+        """After a refusal in a pipelined group: RSET, as smtplib does; or disconnect when the
+        server is closing (421), never answered DATA, or (wrongly) opened DATA anyway — a
+        message can then only be dropped by dropping the session."""
+        if code == 421 or data_reply is None or data_reply[0] == 354:
+            self.close()
+        else:
+            self._rset()
 
 
 class CommitBeforeDotSMTP(_CommitBeforeDot, smtplib.SMTP):

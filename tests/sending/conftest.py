@@ -25,8 +25,14 @@ def sink_rules():
 
 
 @pytest.fixture
-def sink(sink_rules, settings):
-    server = SmtpSink(rules=[*sink_rules, *DEFAULT_RULES]).start()
+def sink_pipelining():
+    """Whether the sink offers PIPELINING (RFC 2920), as most MTAs do."""
+    return True
+
+
+@pytest.fixture
+def sink(sink_rules, sink_pipelining, settings):
+    server = SmtpSink(rules=[*sink_rules, *DEFAULT_RULES], pipelining=sink_pipelining).start()
     settings.EMAIL_BACKEND = "campaigns.delivery.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = server.port

@@ -1,15 +1,18 @@
 """The SMTP backend records a message as sent before the server can accept it."""
-import smtplib
-
 import pytest
 from django.core.mail import EmailMessage, get_connection
 
 from campaigns.delivery.send import message_send
 from campaigns.delivery.smtp import before_final_dot
 from campaigns.models import Message
-from tests.sending.conftest import running_message
+from tests.sending.conftest import rule, running_message
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sink_rules():
+    return [rule(r"^filtered\.=data:554 5.7.1 Message refused: spam content detected")]
 
 
 def send_one(to: str) -> None:
@@ -52,26 +55,14 @@ def test_a_send_is_recorded_before_the_final_dot_and_confirmed_after(sink):
     assert sink.count_by_rcpt() == {"ada@acme.example": 1}
 
 
-def test_a_refusal_after_the_final_dot_replaces_the_provisional_sent(sink, monkeypatch):
-    message = running_message("ada@acme.example")
+@pytest.mark.parametrize("sink_pipelining", [True, False], ids=["pipelined", "one-command-at-a-time"])
+def test_a_refusal_after_the_final_dot_replaces_the_provisional_sent(sink):
+    # The server takes the whole message, then its content filter refuses it.
+    message = running_message("filtered.ada@acme.example")
 
-    def refuse(self, msg):  # the server refuses once the whole message is in (a content filter)
-        self.putcmd("rset")
-        self.getreply()
-        raise smtplib.SMTPDataError(554, b"5.7.1 Message refused: spam content detected")
-
-    from campaigns.delivery import smtp as smtp_module
-
-    original = smtp_module._CommitBeforeDot.data
-
-    def data_then_refuse(self, msg):
-        hook = smtp_module._before_final_dot.get()
-        hook()  # the provisional `sent` is written, as in the real flow
-        return refuse(self, msg)
-
-    monkeypatch.setattr(smtp_module._CommitBeforeDot, "data", data_then_refuse)
     outcome = message_send(message_id=message.pk)
-    monkeypatch.setattr(smtp_module._CommitBeforeDot, "data", original)
+
     message.refresh_from_db()
     assert outcome.action == "failed"
     assert message.state == Message.State.FAILED and "554" in message.last_response
+    assert sink.received == []

@@ -54,6 +54,12 @@ def sink_rules():
     return EXTRA_RULES
 
 
+@pytest.fixture(params=[True, False], ids=["pipelined", "one-command-at-a-time"])
+def sink_pipelining(request):
+    """Every conversation twice: with MAIL, RCPT and DATA pipelined, and without."""
+    return request.param
+
+
 def test_the_seed_test_a_550_answer_raises_hard_bounce_error(sink):
     message = running_message("unknown.grace@initech.example")
     with pytest.raises(HardBounceError) as caught:
