@@ -172,17 +172,20 @@ def message_send(*, message_id: int, deliveries: dict[int, datetime] | None = No
     def record_before_final_dot() -> None:
         # Over SMTP this runs before the server can accept the message (campaigns.delivery.smtp):
         # a worker killed from here on leaves a row that says `sent`, never one that is resent.
+        # The write also re-checks the suppression list, at the last moment the send can still
+        # be called off: an address suppressed while the message was on its way gets no ".".
         outcome = _message_sent(message=message, esp_message_id="", provisional=True)
         if outcome.action != "sent":
-            raise _ClaimLost()  # someone else owns the message now: no "." from us
+            # Suppressed meanwhile, or someone else owns the message now: no "." from us.
+            raise _ClaimLost(suppressed=_message_suppress_if_claimed(message=message))
         recorded.append(outcome)
         message.provisionally_sent = True
 
     try:
         with before_final_dot(record_before_final_dot):
             esp_message_id = message_deliver(message=message)
-    except _ClaimLost:
-        return SendOutcome("skipped")
+    except _ClaimLost as lost:
+        return SendOutcome("suppressed", state=State.SUPPRESSED) if lost.suppressed else SendOutcome("skipped")
     except DeliveryError as error:
         # Refused after the final ".": the refusal replaces the provisional `sent`.
         return _message_failed(message=message, error=error)
@@ -222,10 +225,11 @@ def _message_claim(*, message_id: int) -> Message | SendOutcome:
 # needs, so the hot path costs one round trip and no ORM query compilation (measured: the
 # compiled select_related SELECT cost more than the UPDATE itself).
 _FAST_CLAIM_SQL = """
+WITH target AS (SELECT id, state FROM {message} WHERE id = $1 FOR UPDATE SKIP LOCKED)
 UPDATE {message} AS m
    SET state = $2, attempts = m.attempts + 1, message_id = $3, enqueued_at = NULL, updated_at = $4
-  FROM {campaign} AS c, {prompt} AS p, {lead} AS l
- WHERE m.id = (SELECT id FROM {message} WHERE id = $1 FOR UPDATE SKIP LOCKED)
+  FROM target AS t, {campaign} AS c, {prompt} AS p, {lead} AS l
+ WHERE m.id = t.id
    AND m.state = ANY($5)
    AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= $6)
    AND c.id = m.campaign_id AND c.status = $7
@@ -234,7 +238,7 @@ UPDATE {message} AS m
    AND l.id = m.lead_id
    AND NOT EXISTS (SELECT 1 FROM {suppression} AS s WHERE s.email = m.to_email AND s.lifted_at IS NULL
                    AND (s.expires_at IS NULL OR s.expires_at > $4))
-RETURNING {columns}
+RETURNING t.state, {columns}
 """
 # (alias, model) of each part of the claimed row, in RETURNING order.
 _FAST_CLAIM_PARTS = (("m", Message), ("c", Campaign), ("p", PromptVersion), ("l", Lead))
@@ -262,35 +266,32 @@ def _fast_claim_message(row: tuple) -> Message:
     return message
 
 
-class _FastClaimDeclined(Exception):
-    """Roll the fast claim back: the checked path decides."""
-
-
 def _message_claim_fast(*, message_id: int) -> Message | None:
     """Claim ``message_id`` by one conditional UPDATE; None when the checked path must decide
     (missing, locked, not sendable or not due, suppressed, paused, send limits, throttled).
 
-    Only on PostgreSQL (SET LOCAL, UPDATE ... FROM, SKIP LOCKED).
+    One round trip: the UPDATE and the SET LOCAL before it go as one query string, which
+    PostgreSQL runs (and commits) as one transaction. Only on PostgreSQL (SET LOCAL, UPDATE ...
+    FROM, SKIP LOCKED).
     """
     if connection.vendor != "postgresql":
         return None
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                # The claim's commit need not wait for the disk (see _commit_without_waiting_for_disk).
-                prepared_execute(cursor, "lockline_message_claim", _fast_claim_sql(), [
-                    message_id, State.SENDING, rfc_message_id(message_id), now, list(SENDABLE_STATES),
-                    now + timedelta(seconds=1), Campaign.Status.RUNNING,
-                ], prefix="SET LOCAL synchronous_commit TO OFF")
-                row = cursor.fetchone()
-            if row is None:
-                return None
-            message = _fast_claim_message(row)
-            # Last, as in the checked path: a slot is taken only for a message that will be sent.
-            if throttle_acquire(domain=message.lead.domain or email_domain(message.to_email)) > 0:
-                raise _FastClaimDeclined()
-    except _FastClaimDeclined:
+    with connection.cursor() as cursor:
+        # The claim's commit need not wait for the disk (see _commit_without_waiting_for_disk).
+        prepared_execute(cursor, "lockline_message_claim", _fast_claim_sql(), [
+            message_id, State.SENDING, rfc_message_id(message_id), now, list(SENDABLE_STATES),
+            now + timedelta(seconds=1), Campaign.Status.RUNNING,
+        ], prefix="SET LOCAL synchronous_commit TO OFF")
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    previous_state, message = row[0], _fast_claim_message(row[1:])
+    # Last, as in the checked path: a slot is taken only for a message that will be sent. A
+    # throttled domain hands the message back, and the checked path postpones it.
+    if throttle_acquire(domain=message.lead.domain or email_domain(message.to_email)) > 0:
+        Message.objects.filter(pk=message.pk, state=State.SENDING, attempts=message.attempts).update(
+            state=previous_state, attempts=message.attempts - 1, updated_at=timezone.now())
         return None
     return message
 
@@ -404,7 +405,12 @@ def _hold_until(*, message: Message, now: datetime) -> datetime | None:
 
 
 class _ClaimLost(Exception):
-    """The row was no longer this worker's when it came to record the send."""
+    """The row was no longer this worker's when it came to record the send (``suppressed``:
+    because its address was suppressed meanwhile)."""
+
+    def __init__(self, *, suppressed: bool = False):
+        super().__init__()
+        self.suppressed = suppressed
 
 
 def _claimed(message: Message):
@@ -440,16 +446,32 @@ def _message_sent(*, message: Message, esp_message_id: str, provisional: bool = 
 
 def _message_sent_provisional(*, message: Message, at: datetime) -> int:
     """The durable `sent` written before the final "." (one autocommitted statement, once per
-    message over SMTP): only while this worker's claim (state sending, this attempt) stands."""
+    message over SMTP): only while this worker's claim (state sending, this attempt) stands and
+    the address is not suppressed."""
     with connection.cursor() as cursor:
         prepared_execute(
             cursor, "lockline_message_sent_provisional",
-            f"UPDATE {Message._meta.db_table} SET state = $4, sent_at = $3, next_attempt_at = NULL, "
+            f"UPDATE {Message._meta.db_table} AS m SET state = $4, sent_at = $3, next_attempt_at = NULL, "
             "esp_message_id = NULL, last_response = $5, updated_at = $3 "
-            "WHERE id = $1 AND state = $6 AND attempts = $2",
+            "WHERE m.id = $1 AND m.state = $6 AND m.attempts = $2 "
+            f"AND NOT EXISTS (SELECT 1 FROM {Suppression._meta.db_table} AS s WHERE s.email = m.to_email "
+            "AND s.lifted_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > $3))",
             [message.pk, message.attempts, at, State.SENT, "sent", State.SENDING],
         )
         return cursor.rowcount
+
+
+def _message_suppress_if_claimed(*, message: Message) -> bool:
+    """Mark the message suppressed if it is still this worker's claim and its address is now
+    suppressed; True if it was."""
+    now = timezone.now()
+    suppressed = Suppression.objects.active(at=now).filter(email=message.to_email)
+    changed = _claimed(message).filter(Exists(suppressed)).update(
+        state=State.SUPPRESSED, next_attempt_at=None, updated_at=now,
+        last_response="not sent: the address was suppressed while the message was being sent")
+    if changed:
+        logger.info("message suppressed during its send, no final dot: message=%s", message.pk)
+    return bool(changed)
 
 
 def _message_failed(*, message: Message, error: DeliveryError) -> SendOutcome:

@@ -138,6 +138,28 @@ def test_every_message_carries_what_bounces_and_complaints_are_matched_by(sink, 
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
+@pytest.mark.parametrize("sink_pipelining", [True, False], ids=["pipelined", "one-command-at-a-time"])
+def test_a_suppression_that_arrives_while_the_message_is_being_sent_stops_it_before_the_final_dot(sink, monkeypatch):
+    from campaigns.delivery import send as send_module
+
+    message = running_message("ada@acme.example")
+    claim = send_module._message_claim
+
+    def claim_then_unsubscribe(**kwargs):
+        claimed = claim(**kwargs)
+        # The recipient clicks "unsubscribe" while the worker talks to their server.
+        suppression_create(email="ada@acme.example", reason="unsubscribe")
+        return claimed
+
+    monkeypatch.setattr(send_module, "_message_claim", claim_then_unsubscribe)
+    outcome = message_send(message_id=message.pk)
+
+    assert outcome.action == "suppressed"
+    message.refresh_from_db()
+    assert message.state == "suppressed" and "while the message was being sent" in message.last_response
+    assert sink.received == []
+
+
 def test_one_click_unsubscribe_suppresses_the_address_at_once_and_get_does_not(client, sink):
     message = running_message("ada@acme.example")
     url = f"/unsubscribe/{message_token(message.pk)}/"
