@@ -22,11 +22,15 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 import smtplib
 import socket
 from collections.abc import Callable, Iterator
+from email._policybase import Compat32
 
+from django.conf import settings
 from django.core.mail.backends.smtp import EmailBackend as DjangoSMTPBackend
+from django.core.mail.message import sanitize_address
 
 _CRLF = b"\r\n"
 _before_final_dot: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
@@ -111,8 +115,8 @@ class _CommitBeforeDot:
             self.command_encoding = "utf-8"
         mail_args = "".join(f" {option}" for option in options)
         rcpt_args = "".join(f" {option}" for option in rcpt_options)
-        commands = [f"mail FROM:{smtplib.quoteaddr(from_addr)}{mail_args}"]
-        commands += [f"rcpt TO:{smtplib.quoteaddr(address)}{rcpt_args}" for address in to_addrs]
+        commands = [f"mail FROM:{_quoteaddr(from_addr)}{mail_args}"]
+        commands += [f"rcpt TO:{_quoteaddr(address)}{rcpt_args}" for address in to_addrs]
         commands.append("data")
         if any("\r" in command or "\n" in command for command in commands):
             raise ValueError("command and arguments contain prohibited newline characters")
@@ -178,8 +182,67 @@ class CommitBeforeDotSMTP_SSL(_CommitBeforeDot, smtplib.SMTP_SSL):
 
 class EmailBackend(DjangoSMTPBackend):
     """Django's SMTP backend on the connection classes above (same settings, same behaviour when
-    no hook is set)."""
+    no hook is set), with the same message bytes built more cheaply (see ``_send``)."""
 
     @property
     def connection_class(self):
         return CommitBeforeDotSMTP_SSL if self.use_ssl else CommitBeforeDotSMTP
+
+    def _send(self, email_message):
+        """Django's ``_send``, producing the same addresses and the same bytes, cheaper.
+
+        Profiled per message, building the email was most of a worker's CPU: parsing each plain
+        address again (``sanitize_address``) and folding every header through ``email.header``
+        even when it fits on one line. Plain ASCII addresses and short ASCII headers now pass
+        as they are (``_plain_address``, ``_ShortHeadersAsIs``); anything else takes Django's
+        and the standard library's way. tests/sending/test_smtp_bytes.py checks both give the
+        same result.
+        """
+        if not email_message.recipients():
+            return False
+        encoding = email_message.encoding or settings.DEFAULT_CHARSET
+        from_email = _plain_address(email_message.from_email, encoding)
+        recipients = [_plain_address(address, encoding) for address in email_message.recipients()]
+        message = email_message.message()
+        message.policy = SHORT_HEADERS_AS_IS
+        try:
+            self.connection.sendmail(from_email, recipients, message.as_bytes(linesep="\r\n"))
+        except smtplib.SMTPException:
+            if not self.fail_silently:
+                raise
+            return False
+        return True
+
+
+# A dot-atom address (RFC 5322 3.4.1) on an ASCII host name: nothing to encode, quote or check.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_PLAIN_ADDRESS = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*@{_LABEL}(?:\.{_LABEL})*\Z")
+
+
+def _plain_address(address, encoding: str) -> str:
+    """``sanitize_address`` for one address: a plain one as it is, anything else Django's way."""
+    if isinstance(address, str) and _PLAIN_ADDRESS.match(address):
+        return address
+    return sanitize_address(address, encoding)
+
+
+def _quoteaddr(address: str) -> str:
+    """``smtplib.quoteaddr``: a plain address in angle brackets, anything else smtplib's way."""
+    return f"<{address}>" if _PLAIN_ADDRESS.match(address) else smtplib.quoteaddr(address)
+
+
+class _ShortHeadersAsIs(Compat32):
+    """The email package's compat32 policy (Django's messages use it), but a header line that is
+    plain ASCII and fits within max_line_length is written as it is instead of through
+    ``email.header.Header``, which returns it unchanged after much work. Longer or non-ASCII
+    headers are folded and encoded exactly as before."""
+
+    def _fold(self, name, value, sanitize):
+        if (isinstance(value, str) and value.isascii() and "\r" not in value and "\n" not in value
+                and self.max_line_length and len(name) + 2 + len(value) <= self.max_line_length):
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
+SHORT_HEADERS_AS_IS = _ShortHeadersAsIs()
