@@ -122,7 +122,7 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
-# One message at a time per worker process: a sending task may wait on SMTP for seconds, and a
+# One task at a time per worker process: a sending task may wait on SMTP for seconds, and a
 # prefetched batch would sit behind it (and be redelivered late if the worker dies).
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"

@@ -7,6 +7,7 @@ The state machine (PostgreSQL is the source of truth; the broker only carries id
                                                   --soft/transient--> deferred (next_attempt_at)
                                                   --gave up / blocked--> failed
     queued/deferred --suppressed at send time--> suppressed
+    sending --suppressed meanwhile, caught by the write before the final "."--> suppressed
     queued/deferred --campaign or prompt paused, limit reached, domain throttled--> held (same
                       state, later next_attempt_at; no attempt counted)
 
