@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from json.encoder import encode_basestring_ascii as _json_string
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -78,7 +79,15 @@ def bounce_dedupe_key(
         smtp_code,
         occurred_at.isoformat() if occurred_at else "",
     ]
-    return "sha256:" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+    return "sha256:" + hashlib.sha256(_json_list(parts).encode()).hexdigest()
+
+
+def _json_list(parts: list) -> str:
+    """``json.dumps(parts)``, character for character (stored keys depend on it), without the
+    encoder's per-call set-up when every part is text: a webhook batch keys a thousand events."""
+    if all(type(part) is str for part in parts):
+        return "[" + ", ".join(map(_json_string, parts)) + "]"
+    return json.dumps(parts)
 
 
 def bounce_record(

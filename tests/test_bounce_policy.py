@@ -111,3 +111,19 @@ def test_expired_soft_suppressions_are_lifted_by_the_sweep():
     lead.refresh_from_db()
     assert lead.status == Lead.Status.ACTIVE
     assert not Suppression.objects.active().exists()
+
+
+@pytest.mark.parametrize("parts", [
+    ["webhook", "SendGrid", "a@example.com", "bounce:bounce", "<m1@x>", "5.1.1", "", "2024-01-01T00:00:00+00:00"],
+    ["dsn", "", 'q"uo\\te@exa\tmple.com', "hard", "ünï ✓ 🙂 \ud800", "", "550", ""],
+    ["", "", "", "", "", "", "", ""],
+    ["webhook", None, "a@example.com", "x", 42, "", "", ""],  # not all text: json.dumps itself
+])
+def test_dedupe_keys_are_digests_of_exactly_what_json_dumps_writes(parts):
+    """Stored keys must not change between versions, or a redelivery after an upgrade would be
+    recorded twice: the fast path writes the same text as json.dumps."""
+    import json
+
+    from bounces.services import _json_list
+
+    assert _json_list(parts) == json.dumps(parts)

@@ -7,6 +7,7 @@ Deferrals stay transient whatever their code; complaints and unsubscribes have n
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ STALE = "stale"  # understood, but its timestamp is outside the tolerance window
 
 # Failure categories the status code may refine (not complaints, unsubscribes or deferrals).
 _REFINABLE = {Category.HARD, Category.SOFT}
+# Computed once: ``Engagement.values`` builds a new list (through the lazy labels) per call.
+_ENGAGEMENT_KINDS = frozenset(Engagement.values)
 
 
 @dataclass
@@ -60,12 +63,16 @@ class TrackingDraft:
     problem: str = ""
 
 
+# json.dumps(value, default=str) builds an encoder per call; this one is built once.
+_RAW_JSON = json.JSONEncoder(default=str)
+
+
 def raw_text(esp_event) -> str:
     """The ESP's event as JSON text (QueryDicts keep every value of a repeated field)."""
     if hasattr(esp_event, "lists"):
         esp_event = {key: values if len(values) > 1 else values[0] for key, values in esp_event.lists()}
     try:
-        return json.dumps(esp_event, default=str)  # in the ESP's own key order, as received
+        return _RAW_JSON.encode(esp_event)  # in the ESP's own key order, as received
     except (TypeError, ValueError, RecursionError):
         return repr(esp_event)[:100_000]
 
@@ -104,7 +111,7 @@ def _draft(event, esp_name: str, now: datetime) -> TrackingDraft:
     esp_message_id = event.message_id if isinstance(event.message_id, (str, int)) else ""
     esp_message_id = storable_text(str(esp_message_id).strip()[:255])
     draft = TrackingDraft(
-        kind=ENGAGEMENT if verdict.kind in Engagement.values else BOUNCE,
+        kind=ENGAGEMENT if verdict.kind in _ENGAGEMENT_KINDS else BOUNCE,
         esp_name=esp_name,
         esp_event_type=verdict.label[:64],
         email=email,
@@ -170,9 +177,13 @@ def _link_message(draft: TrackingDraft, event) -> None:
 
 
 def _within_window(timestamp: datetime, now: datetime) -> bool:
-    return now - timedelta(seconds=settings.LOCKLINE_WEBHOOK_MAX_AGE) <= timestamp <= now + timedelta(
-        seconds=settings.LOCKLINE_WEBHOOK_MAX_SKEW
-    )
+    max_age, max_skew = _tolerance(settings.LOCKLINE_WEBHOOK_MAX_AGE, settings.LOCKLINE_WEBHOOK_MAX_SKEW)
+    return now - max_age <= timestamp <= now + max_skew
+
+
+@functools.lru_cache(maxsize=8)
+def _tolerance(max_age: int, max_skew: int) -> tuple[timedelta, timedelta]:
+    return timedelta(seconds=max_age), timedelta(seconds=max_skew)
 
 
 def signed_timestamp_ok(timestamp: datetime) -> bool:
