@@ -4,13 +4,13 @@ Django's ``bulk_create(ignore_conflicts=True)`` cannot tell which rows it insert
 PostgreSQL, and the policy must run only for rows that are new (a redelivered event must not
 suppress twice).
 
-On PostgreSQL the rows travel by COPY into a temporary staging table (one per table and
+On PostgreSQL a batch's rows travel by COPY into a temporary staging table (one per table and
 column list, per connection, emptied at commit) and go into the real table with one
 ``INSERT ... SELECT ... ORDER BY ... ON CONFLICT DO NOTHING RETURNING``: a 1,000-row VALUES
 list costs the server more to parse and plan (16,000 literals) than the insert itself. Rows
 are inserted in the order given, so callers that sort by key keep locking unique index entries
-in one order. Elsewhere (SQLite for ``make run``) one multi-row VALUES statement per chunk does
-the same.
+in one order. A few rows, and SQLite (``make run``), take one multi-row VALUES statement per
+chunk instead.
 """
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ from django.utils import timezone
 # SQLite accepts 32,766 parameters per statement: chunks stay under 30,000 parameters.
 MAX_PARAMS = 30_000
 CHUNK_ROWS = 1000
+# Below this many rows one VALUES statement is cheaper than COPY's three round trips (the
+# one-event posts most ESPs send).
+COPY_MIN_ROWS = 50
 
 # Field types whose Python values go to the database as they are (after storable_text).
 _PLAIN = {"CharField", "TextField", "EmailField", "SlugField", "IntegerField", "BigIntegerField",
@@ -72,7 +75,7 @@ def insert_rows(model: type[models.Model], attnames: Sequence[str], rows: Sequen
     qn = connection.ops.quote_name
     columns = ", ".join(qn(meta.get_field(a).column) for a in attnames)
     returning_sql = ", ".join(qn(meta.get_field(name).column) for name in returning)
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and len(rows) >= COPY_MIN_ROWS:
         return _insert_by_copy(qn(meta.db_table), meta.db_table, columns, rows, returning_sql)
     return _insert_by_values(model, attnames, rows, returning=returning)
 

@@ -29,6 +29,7 @@ from bounces.models import BounceEvent, Suppression
 from campaigns.models import Message
 from leads.models import Lead, email_domain, normalize_email
 from lockline import metrics
+from lockline.db import AnyOf
 
 logger = logging.getLogger(__name__)
 
@@ -222,7 +223,7 @@ def bounce_record_many(*, events: list[BounceEvent]) -> list[BounceRecordResult]
         suppressions = bounce_apply_policy_many(events=new_events)
         hard_messages = [e.message_id for e in new_events if e.category == Category.HARD and e.message_id]
         if hard_messages:
-            Message.objects.filter(pk__in=hard_messages).exclude(state=Message.State.BOUNCED).update(
+            Message.objects.filter(AnyOf("pk", hard_messages)).exclude(state=Message.State.BOUNCED).update(
                 state=Message.State.BOUNCED, next_attempt_at=None, updated_at=timezone.now()
             )
         existing = {}
@@ -258,7 +259,7 @@ def bounce_record_many(*, events: list[BounceEvent]) -> list[BounceRecordResult]
 
 def _bounce_events_existing(events: list[BounceEvent]) -> dict[str, BounceEvent]:
     """The stored rows that the given (not inserted) events collided with, by their dedupe_key."""
-    query = Q(dedupe_key__in=[e.dedupe_key for e in events])
+    query = AnyOf("dedupe_key", [e.dedupe_key for e in events])
     for e in events:
         if e.esp_event_id:
             query |= Q(esp_name=e.esp_name, esp_event_id=e.esp_event_id)
@@ -275,7 +276,7 @@ def _bounce_events_existing(events: list[BounceEvent]) -> dict[str, BounceEvent]
 def leads_by_email(emails) -> QuerySet[Lead]:
     """Leads with these (normalised) addresses: stored lower-case, found through the unique
     index on ``email``."""
-    return Lead.objects.filter(email__in=list(emails))
+    return Lead.objects.filter(AnyOf("email", emails))
 
 
 def bounce_apply_policy_many(*, events: list[BounceEvent]) -> dict[int, Suppression]:
@@ -323,7 +324,7 @@ def soft_bounce_counts(*, at: list[tuple[str, datetime]]) -> list[int]:
     )
     softs: dict[str, list[datetime]] = {}
     for email, moment in BounceEvent.objects.filter(
-        email__in=emails, category=Category.SOFT, occurred_at__gt=earliest, occurred_at__lte=latest
+        AnyOf("email", emails), category=Category.SOFT, occurred_at__gt=earliest, occurred_at__lte=latest
     ).values_list("email", "occurred_at"):
         softs.setdefault(email, []).append(moment)
     counts = []
@@ -380,7 +381,7 @@ def suppression_create_many(*, requests: list[SuppressionRequest]) -> list[Suppr
         current: dict[str, Suppression] = {
             s.email: s
             for s in Suppression.objects.select_for_update()
-            .filter(email__in=emails, lifted_at__isnull=True)
+            .filter(AnyOf("email", emails), lifted_at__isnull=True)
             .order_by("email")
         }
         lifts: dict[str, list[int]] = {}
@@ -410,7 +411,7 @@ def suppression_create_many(*, requests: list[SuppressionRequest]) -> list[Suppr
                 lost.append(s.email)
         if lost:
             # Another transaction suppressed these addresses first: theirs stand.
-            for s in Suppression.objects.filter(email__in=lost, lifted_at__isnull=True):
+            for s in Suppression.objects.filter(AnyOf("email", lost), lifted_at__isnull=True):
                 current[s.email] = s
         leads_by_email(emails).exclude(status=Lead.Status.SUPPRESSED).update(
             status=Lead.Status.SUPPRESSED, updated_at=now

@@ -173,9 +173,11 @@ def lead_delivered_update(delivered: dict[int, datetime]) -> None:
             cursor.execute(
                 "UPDATE leads_lead SET last_delivered_at = v.at, updated_at = now() "
                 "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) "
-                "WHERE leads_lead.id = v.id "
+                # The id list again as a parameter: the planner then reaches the leads through
+                # the primary key whatever its statistics say (see lockline.db.AnyOf).
+                "WHERE leads_lead.id = v.id AND leads_lead.id = ANY((SELECT %s::bigint[])::bigint[]) "
                 "AND (leads_lead.last_delivered_at IS NULL OR leads_lead.last_delivered_at < v.at)",
-                [ids, [delivered[i] for i in ids]],
+                [ids, [delivered[i] for i in ids], ids],
             )
         return
     by_moment: dict[datetime, list[int]] = {}

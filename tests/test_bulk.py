@@ -2,14 +2,22 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from bounces import bulk
 from bounces.bulk import _copy_text, insert_ignoring_conflicts, insert_rows
 from bounces.models import EngagementEvent, FlaggedWebhookEvent
 from tests.factories import MessageFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True, params=["copy", "values"])
+def insert_path(request, monkeypatch):
+    """Every test runs through both ways in: COPY (batches) and VALUES (a few rows)."""
+    monkeypatch.setattr(bulk, "COPY_MIN_ROWS", 1 if request.param == "copy" else 10**9)
+    return request.param
 
 NASTY = [
     "", "plain", "tab\there", "new\nline", "carriage\rreturn", "back\\slash", "\\N", "\\", "ends with \\",
@@ -86,8 +94,6 @@ def test_model_instances_take_the_same_path():
 
 
 def test_rows_are_inserted_in_the_order_given():
-    if connection.vendor != "postgresql":
-        pytest.skip("the staging table is PostgreSQL's")
     now = timezone.now()
     keys = [f"o{i:03d}" for i in range(50)][::-1]
     insert_rows(FlaggedWebhookEvent, _columns(), [("e", "t", "p", k, "", now) for k in keys], returning=("id",))
