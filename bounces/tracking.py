@@ -29,7 +29,9 @@ from leads.models import Lead
 
 logger = logging.getLogger(__name__)
 
-_collecting: ContextVar[list[TrackingDraft] | None] = ContextVar("lockline_tracking_drafts", default=None)
+_collecting: ContextVar[tuple[list[TrackingDraft], datetime] | None] = ContextVar(
+    "lockline_tracking_drafts", default=None
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,8 @@ class TrackingSummary:
 def tracking_collect():
     """Within this block, received events are collected into the yielded list, not written."""
     drafts: list[TrackingDraft] = []
-    token = _collecting.set(drafts)
+    # One clock reading per request for the tolerance window (a batch is one delivery).
+    token = _collecting.set((drafts, timezone.now()))
     try:
         yield drafts
     finally:
@@ -60,12 +63,12 @@ def tracking_collect():
 
 def tracking_event_receive(*, event, esp_name: str) -> None:
     """Take one AnymailTrackingEvent: classify it (never raises) and collect or record it."""
-    draft = tracking_draft(event=event, esp_name=esp_name)
-    drafts = _collecting.get()
-    if drafts is not None:
-        drafts.append(draft)
+    collecting = _collecting.get()
+    if collecting is not None:
+        drafts, now = collecting
+        drafts.append(tracking_draft(event=event, esp_name=esp_name, now=now))
     else:
-        tracking_events_record(drafts=[draft])
+        tracking_events_record(drafts=[tracking_draft(event=event, esp_name=esp_name)])
 
 
 def tracking_events_record(*, drafts: list[TrackingDraft]) -> TrackingSummary:

@@ -94,10 +94,10 @@ def flag_draft(*, esp_name: str, problem: str, raw: str, esp_event_type: str = "
 
 
 def _draft(event, esp_name: str, now: datetime) -> TrackingDraft:
-    raw = raw_text(event.esp_event)
     verdict = esp_verdict(event, esp_name)
     if verdict.kind == IGNORE:
         return TrackingDraft(kind=IGNORE, esp_name=esp_name, esp_event_type=verdict.label)
+    raw = raw_text(event.esp_event)  # not for ignored events: nothing stores them
     if verdict.kind == UNKNOWN:
         return flag_draft(esp_name=esp_name, problem=f"unknown event type {verdict.label!r}", raw=raw,
                           esp_event_type=verdict.label)
