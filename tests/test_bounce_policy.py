@@ -127,3 +127,15 @@ def test_dedupe_keys_are_digests_of_exactly_what_json_dumps_writes(parts):
     from bounces.services import _json_list
 
     assert _json_list(parts) == json.dumps(parts)
+
+
+def test_dedupe_keys_keep_each_timestamps_own_offset():
+    from datetime import datetime, timezone
+
+    from bounces.services import bounce_dedupe_key
+
+    utc = datetime(2024, 1, 1, 12, tzinfo=timezone.utc)
+    paris = utc.astimezone(timezone(timedelta(hours=1)))
+    keys = [bounce_dedupe_key(source="dsn", email="a@example.com", category="hard", occurred_at=at)
+            for at in (utc, paris, utc)]
+    assert keys[0] == keys[2] != keys[1]  # as before: the key digests the timestamp as written
