@@ -144,7 +144,7 @@ def _copy_text(rows: Sequence[tuple]) -> str:
 
 def _copy_column(values: tuple) -> list[str]:
     kinds = set(map(type, values))
-    if kinds == {str}:
+    if all(issubclass(kind, str) for kind in kinds):  # text, and text choices (enum members)
         joined = "\x00".join(values)
         if joined.count("\x00") == len(values) - 1:  # no NUL inside a value: NUL separates them
             joined = _without_surrogates(joined)

@@ -177,16 +177,22 @@ def bounce_event_build(*, message: Message | None = None, lead: Lead | None = No
     trust). Without a message, ``bounce_record_many`` links the lead by address.
     """
     email = normalize_email(fields.pop("email"))
-    event = BounceEvent(
+    values = {
         # Ids, not instances: a message loaded without its relations must not cost a query.
-        lead_id=message.lead_id if message else (lead.pk if lead else None),
-        message_id=message.pk if message else None,
-        campaign_id=message.campaign_id if message else None,
-        prompt_version_id=message.prompt_version_id if message else None,
-        email=email[:254],
-        recipient_domain=email_domain(email)[:253],
+        "lead_id": message.lead_id if message else (lead.pk if lead else None),
+        "message_id": message.pk if message else None,
+        "campaign_id": message.campaign_id if message else None,
+        "prompt_version_id": message.prompt_version_id if message else None,
+        "email": email[:254],
+        "recipient_domain": email_domain(email)[:253],
         **fields,
-    )
+    }
+    # Positional construction: a webhook batch builds hundreds, and keyword arguments cost
+    # Django's constructor a lookup per field.
+    event = BounceEvent(*[values.pop(attname) if attname in values else field.get_default()
+                          for attname, field in _bounce_event_fields()])
+    if values:
+        raise TypeError(f"BounceEvent has no field(s) {', '.join(sorted(values))}")
     event.detail = event.detail[:64]
     event.reason = event.reason[:32]
     event.status = event.status[:16]
@@ -197,6 +203,11 @@ def bounce_event_build(*, message: Message | None = None, lead: Lead | None = No
     event.esp_event_type = event.esp_event_type[:64]
     event.esp_category = event.esp_category[:16]
     return event
+
+
+@functools.cache
+def _bounce_event_fields() -> list[tuple[str, object]]:
+    return [(field.attname, field) for field in BounceEvent._meta.concrete_fields]
 
 
 def bounce_record_many(*, events: list[BounceEvent]) -> list[BounceRecordResult]:
