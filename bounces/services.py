@@ -11,12 +11,15 @@ Every channel — the SMTP reply at send time, ESP webhooks, bounce mail — end
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
+from json.encoder import encode_basestring_ascii as _json_string
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -28,6 +31,7 @@ from bounces.models import BounceEvent, Suppression
 from campaigns.models import Message
 from leads.models import Lead, email_domain, normalize_email
 from lockline import metrics
+from lockline.db import AnyOf
 
 logger = logging.getLogger(__name__)
 
@@ -76,9 +80,31 @@ def bounce_dedupe_key(
         message_ref,
         status,
         smtp_code,
-        occurred_at.isoformat() if occurred_at else "",
+        _isoformat(occurred_at) if occurred_at else "",
     ]
-    return "sha256:" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+    return "sha256:" + hashlib.sha256(_json_list(parts).encode()).hexdigest()
+
+
+def _isoformat(moment: datetime) -> str:
+    if moment.tzinfo is dt_timezone.utc:
+        return _utc_isoformat(moment)
+    return moment.isoformat()
+
+
+@functools.lru_cache(maxsize=1024)
+def _utc_isoformat(moment: datetime) -> str:
+    # The events of one webhook batch mostly share a handful of timestamps (ESPs stamp by the
+    # second), and isoformat() costs more than the cache lookup. UTC only: equal moments in
+    # other zones are equal keys here but not equal text.
+    return moment.isoformat()
+
+
+def _json_list(parts: list) -> str:
+    """``json.dumps(parts)``, character for character (stored keys depend on it), without the
+    encoder's per-call set-up when every part is text: a webhook batch keys a thousand events."""
+    if all(type(part) is str for part in parts):
+        return "[" + ", ".join(map(_json_string, parts)) + "]"
+    return json.dumps(parts)
 
 
 def bounce_record(
@@ -151,16 +177,22 @@ def bounce_event_build(*, message: Message | None = None, lead: Lead | None = No
     trust). Without a message, ``bounce_record_many`` links the lead by address.
     """
     email = normalize_email(fields.pop("email"))
-    event = BounceEvent(
+    values = {
         # Ids, not instances: a message loaded without its relations must not cost a query.
-        lead_id=message.lead_id if message else (lead.pk if lead else None),
-        message_id=message.pk if message else None,
-        campaign_id=message.campaign_id if message else None,
-        prompt_version_id=message.prompt_version_id if message else None,
-        email=email[:254],
-        recipient_domain=email_domain(email)[:253],
+        "lead_id": message.lead_id if message else (lead.pk if lead else None),
+        "message_id": message.pk if message else None,
+        "campaign_id": message.campaign_id if message else None,
+        "prompt_version_id": message.prompt_version_id if message else None,
+        "email": email[:254],
+        "recipient_domain": email_domain(email)[:253],
         **fields,
-    )
+    }
+    # Positional construction: a webhook batch builds hundreds, and keyword arguments cost
+    # Django's constructor a lookup per field.
+    event = BounceEvent(*[values.pop(attname) if attname in values else field.get_default()
+                          for attname, field in _bounce_event_fields()])
+    if values:
+        raise TypeError(f"BounceEvent has no field(s) {', '.join(sorted(values))}")
     event.detail = event.detail[:64]
     event.reason = event.reason[:32]
     event.status = event.status[:16]
@@ -171,6 +203,11 @@ def bounce_event_build(*, message: Message | None = None, lead: Lead | None = No
     event.esp_event_type = event.esp_event_type[:64]
     event.esp_category = event.esp_category[:16]
     return event
+
+
+@functools.cache
+def _bounce_event_fields() -> list[tuple[str, object]]:
+    return [(field.attname, field) for field in BounceEvent._meta.concrete_fields]
 
 
 def bounce_record_many(*, events: list[BounceEvent]) -> list[BounceRecordResult]:
@@ -213,7 +250,7 @@ def bounce_record_many(*, events: list[BounceEvent]) -> list[BounceRecordResult]
         suppressions = bounce_apply_policy_many(events=new_events)
         hard_messages = [e.message_id for e in new_events if e.category == Category.HARD and e.message_id]
         if hard_messages:
-            Message.objects.filter(pk__in=hard_messages).exclude(state=Message.State.BOUNCED).update(
+            Message.objects.filter(AnyOf("pk", hard_messages)).exclude(state=Message.State.BOUNCED).update(
                 state=Message.State.BOUNCED, next_attempt_at=None, updated_at=timezone.now()
             )
         existing = {}
@@ -249,7 +286,7 @@ def bounce_record_many(*, events: list[BounceEvent]) -> list[BounceRecordResult]
 
 def _bounce_events_existing(events: list[BounceEvent]) -> dict[str, BounceEvent]:
     """The stored rows that the given (not inserted) events collided with, by their dedupe_key."""
-    query = Q(dedupe_key__in=[e.dedupe_key for e in events])
+    query = AnyOf("dedupe_key", [e.dedupe_key for e in events])
     for e in events:
         if e.esp_event_id:
             query |= Q(esp_name=e.esp_name, esp_event_id=e.esp_event_id)
@@ -266,7 +303,7 @@ def _bounce_events_existing(events: list[BounceEvent]) -> dict[str, BounceEvent]
 def leads_by_email(emails) -> QuerySet[Lead]:
     """Leads with these (normalised) addresses: stored lower-case, found through the unique
     index on ``email``."""
-    return Lead.objects.filter(email__in=list(emails))
+    return Lead.objects.filter(AnyOf("email", emails))
 
 
 def bounce_apply_policy_many(*, events: list[BounceEvent]) -> dict[int, Suppression]:
@@ -323,7 +360,7 @@ def soft_bounce_counts(*, at: list[tuple[str, datetime]]) -> list[int]:
             last_delivered[email] = sent_at
     softs: dict[str, list[datetime]] = {}
     for email, moment in BounceEvent.objects.filter(
-        email__in=emails, category=Category.SOFT, occurred_at__gt=earliest, occurred_at__lte=latest
+        AnyOf("email", emails), category=Category.SOFT, occurred_at__gt=earliest, occurred_at__lte=latest
     ).values_list("email", "occurred_at"):
         softs.setdefault(email, []).append(moment)
     counts = []
@@ -380,7 +417,7 @@ def suppression_create_many(*, requests: list[SuppressionRequest]) -> list[Suppr
         current: dict[str, Suppression] = {
             s.email: s
             for s in Suppression.objects.select_for_update()
-            .filter(email__in=emails, lifted_at__isnull=True)
+            .filter(AnyOf("email", emails), lifted_at__isnull=True)
             .order_by("email")
         }
         lifts: dict[str, list[int]] = {}
@@ -410,7 +447,7 @@ def suppression_create_many(*, requests: list[SuppressionRequest]) -> list[Suppr
                 lost.append(s.email)
         if lost:
             # Another transaction suppressed these addresses first: theirs stand.
-            for s in Suppression.objects.filter(email__in=lost, lifted_at__isnull=True):
+            for s in Suppression.objects.filter(AnyOf("email", lost), lifted_at__isnull=True):
                 current[s.email] = s
         leads_by_email(emails).exclude(status=Lead.Status.SUPPRESSED).update(
             status=Lead.Status.SUPPRESSED, updated_at=now

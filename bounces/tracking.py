@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from bounces.bulk import insert_ignoring_conflicts
+from bounces.bulk import insert_ignoring_conflicts, insert_rows
 from bounces.esp.normalize import BOUNCE, ENGAGEMENT, FLAG, STALE, TrackingDraft, tracking_draft
 from bounces.models import BounceSource, EngagementEvent, FlaggedWebhookEvent
 from bounces.services import bounce_event_build, bounce_record_many, leads_by_email
@@ -29,7 +29,9 @@ from leads.models import Lead
 
 logger = logging.getLogger(__name__)
 
-_collecting: ContextVar[list[TrackingDraft] | None] = ContextVar("lockline_tracking_drafts", default=None)
+_collecting: ContextVar[tuple[list[TrackingDraft], datetime] | None] = ContextVar(
+    "lockline_tracking_drafts", default=None
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,8 @@ class TrackingSummary:
 def tracking_collect():
     """Within this block, received events are collected into the yielded list, not written."""
     drafts: list[TrackingDraft] = []
-    token = _collecting.set(drafts)
+    # One clock reading per request for the tolerance window (a batch is one delivery).
+    token = _collecting.set((drafts, timezone.now()))
     try:
         yield drafts
     finally:
@@ -60,12 +63,12 @@ def tracking_collect():
 
 def tracking_event_receive(*, event, esp_name: str) -> None:
     """Take one AnymailTrackingEvent: classify it (never raises) and collect or record it."""
-    draft = tracking_draft(event=event, esp_name=esp_name)
-    drafts = _collecting.get()
-    if drafts is not None:
-        drafts.append(draft)
+    collecting = _collecting.get()
+    if collecting is not None:
+        drafts, now = collecting
+        drafts.append(tracking_draft(event=event, esp_name=esp_name, now=now))
     else:
-        tracking_events_record(drafts=[draft])
+        tracking_events_record(drafts=[tracking_draft(event=event, esp_name=esp_name)])
 
 
 def tracking_events_record(*, drafts: list[TrackingDraft]) -> TrackingSummary:
@@ -111,31 +114,41 @@ def tracking_events_record(*, drafts: list[TrackingDraft]) -> TrackingSummary:
     )
 
 
+# What an engagement row stores, in insert order (plain tuples: no model instances on the hot path).
+_ENGAGEMENT_COLUMNS = (
+    "lead_id", "message_id", "campaign_id", "prompt_version_id", "email", "event_type", "esp_name", "esp_event_id",
+    "esp_event_type", "click_url", "user_agent", "dedupe_key", "raw", "occurred_at", "received_at",
+)
+
+
 def _engagement_record(engaged: list[TrackingDraft], message_of: dict) -> int:
     if not engaged:
         return 0
     unmatched = {d.email for d in engaged if message_of[id(d)] is None}
     lead_ids = dict(leads_by_email(unmatched).values_list("email", "id")) if unmatched else {}
-    rows = {}
+    now = timezone.now()
+    rows: dict[str, tuple] = {}
     for d in engaged:
+        if d.dedupe_key in rows:
+            continue
         message = message_of[id(d)]
-        rows.setdefault(d.dedupe_key, EngagementEvent(
-            lead_id=message.lead_id if message else lead_ids.get(d.email),
-            message_id=message.pk if message else None,
-            campaign_id=message.campaign_id if message else None,
-            prompt_version_id=message.prompt_version_id if message else None,
-            email=d.email, event_type=d.category, esp_name=d.esp_name[:32], esp_event_id=d.esp_event_id,
-            esp_event_type=d.esp_event_type, click_url=d.click_url, user_agent=d.user_agent,
-            dedupe_key=d.dedupe_key, raw=d.raw, occurred_at=d.occurred_at,
-        ))
-    ordered = [rows[key] for key in sorted(rows)]  # key order: see bounce_record_many
-    inserted = {key for (key,) in insert_ignoring_conflicts(ordered, returning=("dedupe_key",))}
-    delivered: dict[int, object] = {}
-    for key in inserted:
-        row = rows[key]
-        if row.event_type == EngagementEvent.EventType.DELIVERED and row.lead_id:
-            if row.lead_id not in delivered or delivered[row.lead_id] < row.occurred_at:
-                delivered[row.lead_id] = row.occurred_at
+        if message is not None:
+            ids = (message.lead_id, message.pk, message.campaign_id, message.prompt_version_id)
+        else:
+            ids = (lead_ids.get(d.email), None, None, None)
+        rows[d.dedupe_key] = (
+            *ids, d.email, d.category, d.esp_name[:32], d.esp_event_id, d.esp_event_type, d.click_url,
+            d.user_agent, d.dedupe_key, d.raw, d.occurred_at, now,
+        )
+    keys = sorted(rows)  # key order: see bounce_record_many
+    inserted = insert_rows(EngagementEvent, _ENGAGEMENT_COLUMNS, [rows[key] for key in keys],
+                           returning=("dedupe_key",))
+    delivered: dict[int, datetime] = {}
+    for (key,) in inserted:
+        lead_id, event_type, occurred_at = rows[key][0], rows[key][5], rows[key][13]
+        if event_type == EngagementEvent.EventType.DELIVERED and lead_id:
+            if lead_id not in delivered or delivered[lead_id] < occurred_at:
+                delivered[lead_id] = occurred_at
     if delivered:
         lead_delivered_update(delivered)
     return len(inserted)
@@ -156,16 +169,18 @@ def _flags_record(flags: list[TrackingDraft]) -> int:
 def lead_delivered_update(delivered: dict[int, datetime]) -> None:
     """Move each lead's last_delivered_at forward to the given moment (never backward)."""
     if connection.vendor == "postgresql":
-        # One statement for the whole batch (a CASE per lead costs more to build than to run).
+        # One statement for the whole batch, reaching each lead by primary key, in id order
+        # (two batches moving the same leads lock them in the same order).
+        ids = sorted(delivered)
         with connection.cursor() as cursor:
-            rows = ", ".join(["(%s, %s)"] * len(delivered))
             cursor.execute(
-                f"UPDATE leads_lead SET last_delivered_at = v.at, updated_at = now() FROM (VALUES {rows}) AS v(id, at) "
-                # The id list lets the planner reach the rows by primary key instead of
-                # hashing the whole table against the VALUES list.
-                "WHERE leads_lead.id = v.id AND leads_lead.id = ANY(%s) "
+                "UPDATE leads_lead SET last_delivered_at = v.at, updated_at = now() "
+                "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) "
+                # The id list again as a parameter: the planner then reaches the leads through
+                # the primary key whatever its statistics say (see lockline.db.AnyOf).
+                "WHERE leads_lead.id = v.id AND leads_lead.id = ANY((SELECT %s::bigint[])::bigint[]) "
                 "AND (leads_lead.last_delivered_at IS NULL OR leads_lead.last_delivered_at < v.at)",
-                [value for pair in delivered.items() for value in pair] + [list(delivered)],
+                [ids, [delivered[i] for i in ids], ids],
             )
         return
     by_moment: dict[datetime, list[int]] = {}

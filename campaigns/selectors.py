@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from campaigns.models import Message
 from campaigns.tokens import find_token
+from lockline.db import AnyOf
 from leads.models import normalize_email
 
 # A bounce that names only its recipient is matched to their latest message this recent.
@@ -79,7 +80,7 @@ def message_match_many(
     messages = Message.objects.values_list(*MessageRef._fields).order_by()
     results: list[MessageRef | None] = [None] * len(lookups)
     pks = {pk for token_pk, claimed_pk, _, _ in lookups for pk in (token_pk, claimed_pk) if pk is not None}
-    by_pk = {row[0]: MessageRef(*row) for row in messages.filter(pk__in=pks)} if pks else {}
+    by_pk = {row[0]: MessageRef(*row) for row in messages.filter(AnyOf("pk", pks))} if pks else {}
     for i, (token_pk, claimed_pk, _, email) in enumerate(lookups):
         found = by_pk.get(token_pk)
         if found is None and claimed_pk in by_pk and by_pk[claimed_pk].to_email == normalize_email(email):
@@ -91,14 +92,14 @@ def message_match_many(
         wanted = {variant(esp_id) for i, (_, _, esp_id, _) in enumerate(lookups) if results[i] is None and esp_id}
         if not wanted:
             break
-        by_esp_id = {row[5]: MessageRef(*row) for row in messages.filter(esp_message_id__in=wanted)}
+        by_esp_id = {row[5]: MessageRef(*row) for row in messages.filter(AnyOf("esp_message_id", wanted))}
         for i, (_, _, esp_id, _) in enumerate(lookups):
             if results[i] is None and esp_id:
                 results[i] = by_esp_id.get(variant(esp_id))
     emails = {normalize_email(email) for i, (_, _, _, email) in enumerate(lookups) if results[i] is None and email}
     if emails:
         latest: dict[str, MessageRef] = {}
-        recent = messages.filter(to_email__in=emails, created_at__gte=timezone.now() - RECENT_MATCH_WINDOW)
+        recent = messages.filter(AnyOf("to_email", emails), created_at__gte=timezone.now() - RECENT_MATCH_WINDOW)
         for row in recent.order_by("to_email", "-created_at"):
             latest.setdefault(row[4], MessageRef(*row))
         for i, (_, _, _, email) in enumerate(lookups):

@@ -111,3 +111,31 @@ def test_expired_soft_suppressions_are_lifted_by_the_sweep():
     lead.refresh_from_db()
     assert lead.status == Lead.Status.ACTIVE
     assert not Suppression.objects.active().exists()
+
+
+@pytest.mark.parametrize("parts", [
+    ["webhook", "SendGrid", "a@example.com", "bounce:bounce", "<m1@x>", "5.1.1", "", "2024-01-01T00:00:00+00:00"],
+    ["dsn", "", 'q"uo\\te@exa\tmple.com', "hard", "ünï ✓ 🙂 \ud800", "", "550", ""],
+    ["", "", "", "", "", "", "", ""],
+    ["webhook", None, "a@example.com", "x", 42, "", "", ""],  # not all text: json.dumps itself
+])
+def test_dedupe_keys_are_digests_of_exactly_what_json_dumps_writes(parts):
+    """Stored keys must not change between versions, or a redelivery after an upgrade would be
+    recorded twice: the fast path writes the same text as json.dumps."""
+    import json
+
+    from bounces.services import _json_list
+
+    assert _json_list(parts) == json.dumps(parts)
+
+
+def test_dedupe_keys_keep_each_timestamps_own_offset():
+    from datetime import datetime, timezone
+
+    from bounces.services import bounce_dedupe_key
+
+    utc = datetime(2024, 1, 1, 12, tzinfo=timezone.utc)
+    paris = utc.astimezone(timezone(timedelta(hours=1)))
+    keys = [bounce_dedupe_key(source="dsn", email="a@example.com", category="hard", occurred_at=at)
+            for at in (utc, paris, utc)]
+    assert keys[0] == keys[2] != keys[1]  # as before: the key digests the timestamp as written

@@ -7,8 +7,10 @@ Deferrals stay transient whatever their code; complaints and unsubscribes have n
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
+from json.encoder import c_make_encoder, encode_basestring_ascii
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,6 +35,8 @@ STALE = "stale"  # understood, but its timestamp is outside the tolerance window
 
 # Failure categories the status code may refine (not complaints, unsubscribes or deferrals).
 _REFINABLE = {Category.HARD, Category.SOFT}
+# Computed once: ``Engagement.values`` builds a new list (through the lazy labels) per call.
+_ENGAGEMENT_KINDS = frozenset(Engagement.values)
 
 
 @dataclass
@@ -60,12 +64,23 @@ class TrackingDraft:
     problem: str = ""
 
 
+# json.dumps(value, default=str), with the C encoder built once instead of per call (a
+# webhook batch encodes a thousand events). No cycle check: parsed JSON has no cycles, and a
+# cycle would still end in RecursionError, which raw_text handles.
+_RAW_JSON = json.JSONEncoder(default=str)
+_raw_json_c = c_make_encoder and c_make_encoder(
+    None, str, encode_basestring_ascii, None, _RAW_JSON.key_separator, _RAW_JSON.item_separator, False, False, True
+)
+
+
 def raw_text(esp_event) -> str:
     """The ESP's event as JSON text (QueryDicts keep every value of a repeated field)."""
     if hasattr(esp_event, "lists"):
         esp_event = {key: values if len(values) > 1 else values[0] for key, values in esp_event.lists()}
     try:
-        return json.dumps(esp_event, default=str)  # in the ESP's own key order, as received
+        if _raw_json_c is not None and isinstance(esp_event, dict):
+            return "".join(_raw_json_c(esp_event, 0))  # in the ESP's own key order, as received
+        return _RAW_JSON.encode(esp_event)
     except (TypeError, ValueError, RecursionError):
         return repr(esp_event)[:100_000]
 
@@ -87,10 +102,10 @@ def flag_draft(*, esp_name: str, problem: str, raw: str, esp_event_type: str = "
 
 
 def _draft(event, esp_name: str, now: datetime) -> TrackingDraft:
-    raw = raw_text(event.esp_event)
     verdict = esp_verdict(event, esp_name)
     if verdict.kind == IGNORE:
         return TrackingDraft(kind=IGNORE, esp_name=esp_name, esp_event_type=verdict.label)
+    raw = raw_text(event.esp_event)  # not for ignored events: nothing stores them
     if verdict.kind == UNKNOWN:
         return flag_draft(esp_name=esp_name, problem=f"unknown event type {verdict.label!r}", raw=raw,
                           esp_event_type=verdict.label)
@@ -104,7 +119,7 @@ def _draft(event, esp_name: str, now: datetime) -> TrackingDraft:
     esp_message_id = event.message_id if isinstance(event.message_id, (str, int)) else ""
     esp_message_id = storable_text(str(esp_message_id).strip()[:255])
     draft = TrackingDraft(
-        kind=ENGAGEMENT if verdict.kind in Engagement.values else BOUNCE,
+        kind=ENGAGEMENT if verdict.kind in _ENGAGEMENT_KINDS else BOUNCE,
         esp_name=esp_name,
         esp_event_type=verdict.label[:64],
         email=email,
@@ -170,9 +185,13 @@ def _link_message(draft: TrackingDraft, event) -> None:
 
 
 def _within_window(timestamp: datetime, now: datetime) -> bool:
-    return now - timedelta(seconds=settings.LOCKLINE_WEBHOOK_MAX_AGE) <= timestamp <= now + timedelta(
-        seconds=settings.LOCKLINE_WEBHOOK_MAX_SKEW
-    )
+    max_age, max_skew = _tolerance(settings.LOCKLINE_WEBHOOK_MAX_AGE, settings.LOCKLINE_WEBHOOK_MAX_SKEW)
+    return now - max_age <= timestamp <= now + max_skew
+
+
+@functools.lru_cache(maxsize=8)
+def _tolerance(max_age: int, max_skew: int) -> tuple[timedelta, timedelta]:
+    return timedelta(seconds=max_age), timedelta(seconds=max_skew)
 
 
 def signed_timestamp_ok(timestamp: datetime) -> bool:

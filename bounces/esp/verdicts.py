@@ -180,19 +180,21 @@ def sendgrid(event) -> EspVerdict:
         # Dropped for content or configuration (spam content, bad SMTPAPI header) is ours.
         return EspVerdict(label=f"dropped/{reason}", kind=_SENDGRID_DROPPED.get(reason.lower(), Category.TRANSIENT),
                           diagnostic=diagnostic)
-    kind = {
-        "deferred": Category.TRANSIENT,
-        "spamreport": Category.COMPLAINT,
-        "unsubscribe": Category.UNSUBSCRIBE,
-        "group_unsubscribe": Category.UNSUBSCRIBE,
-        "delivered": Engagement.DELIVERED,
-        "open": Engagement.OPENED,
-        "click": Engagement.CLICKED,
-        "processed": IGNORE,
-        "group_resubscribe": IGNORE,
-    }.get(name, UNKNOWN)
     # sg_event_id is not used as a key: it has been seen to change across retries.
-    return EspVerdict(label=name, kind=kind, status=status, diagnostic=diagnostic)
+    return EspVerdict(label=name, kind=_SENDGRID_KINDS.get(name, UNKNOWN), status=status, diagnostic=diagnostic)
+
+
+_SENDGRID_KINDS = {  # built once: SendGrid posts its events a thousand at a time
+    "deferred": Category.TRANSIENT,
+    "spamreport": Category.COMPLAINT,
+    "unsubscribe": Category.UNSUBSCRIBE,
+    "group_unsubscribe": Category.UNSUBSCRIBE,
+    "delivered": Engagement.DELIVERED,
+    "open": Engagement.OPENED,
+    "click": Engagement.CLICKED,
+    "processed": IGNORE,
+    "group_resubscribe": IGNORE,
+}
 
 
 def mailgun(event) -> EspVerdict:
