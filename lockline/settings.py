@@ -226,7 +226,10 @@ CELERY_BEAT_SCHEDULE |= {
 INSTALLED_APPS += ["ops"]
 # Size and rate checks run before sessions, CSRF and the view, so a flood or an oversize post
 # costs one Redis round trip and no body read.
-MIDDLEWARE[1:1] = ["ops.middleware.BodySizeLimitMiddleware", "ops.middleware.RateLimitMiddleware"]
+MIDDLEWARE[1:1] = ["ops.middleware.BodySizeLimitMiddleware", "ops.middleware.RateLimitMiddleware",
+                   "ops.middleware.DatabaseUnavailableMiddleware"]
+# What a webhook or inbound post is told when PostgreSQL cannot be reached: 503, retry after (s).
+LOCKLINE_DATABASE_RETRY_AFTER = env.int("LOCKLINE_DATABASE_RETRY_AFTER", default=30)
 # Paths that ESPs and mail gateways post to: rate-limited and size-checked.
 LOCKLINE_WEBHOOK_PATH_PREFIXES = env.list("LOCKLINE_WEBHOOK_PATH_PREFIXES", default=["/anymail/", "/inbound/"])
 # Tracking-event batches (SendGrid posts up to ~1,000 events, well under 5 MiB) ...

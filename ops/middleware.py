@@ -6,6 +6,8 @@ Both run before sessions, CSRF and the view, and only for paths under
 - ``BodySizeLimitMiddleware`` refuses an oversize post from its Content-Length with 413 and a
   reason, before anything reads the body (Django would otherwise answer a bare 400, or read
   a multipart upload to disk first).
+- ``DatabaseUnavailableMiddleware`` answers 503 with ``Retry-After`` when PostgreSQL cannot be
+  reached (a restart, a failover, too many connections), instead of a 500.
 - ``RateLimitMiddleware`` answers 429 with ``Retry-After`` once a client's token bucket is
   empty. ESPs treat 429 (like 5xx) as "try again later" and retry with backoff for hours to
   days, so a legitimate burst is delayed, not lost. If Redis is down it lets everything through
@@ -19,6 +21,7 @@ import time
 
 import redis
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.urls import Resolver404, resolve
 
@@ -131,4 +134,34 @@ class RateLimitMiddleware:
         )
         response = _plain(429, f"Too Many Requests: retry after {decision.retry_after} s.")
         response["Retry-After"] = str(decision.retry_after)
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """503 + Retry-After, not 500, when the database cannot be reached during a post to a
+    webhook or inbound endpoint.
+
+    Every ESP retries both, but a 503 with Retry-After says what happened and when to come
+    back, and it keeps an outage apart from a bug in monitoring (a 500 still means a bug).
+    OperationalError and InterfaceError are what Django raises for a server that is down,
+    restarting, refusing connections or dropped the connection mid-request; the request's
+    transaction died with it, so nothing of the post was recorded and the retry starts clean.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        kind = endpoint_kind(request.path_info)
+        if kind is None or not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        metrics.incr("database_unavailable", endpoint=kind)
+        logger.error("database unavailable, post refused for a retry: %s", request.path_info, exc_info=exception)
+        retry_after = settings.LOCKLINE_DATABASE_RETRY_AFTER
+        response = _plain(503, f"Service Unavailable: the database cannot be reached; nothing was recorded, "
+                               f"retry after {retry_after} s.")
+        response["Retry-After"] = str(retry_after)
         return response

@@ -151,3 +151,45 @@ def test_a_database_failure_mid_batch_answers_5xx_and_the_retry_records_every_ev
     assert set(EngagementEvent.objects.values_list("email", flat=True)) == {
         f"user{i}@example.com" for i in range(400) if i % 4 in (1, 3)}
     assert json.loads(BounceEvent.objects.get(email="user200@example.com").raw)["event"] == "bounce"
+
+
+@pytest.fixture
+def database_outage():
+    """Take the test database away as a PostgreSQL restart does: no new connections, the open ones
+    dropped. ``database_outage()`` starts it, ``database_outage.end()`` ends it."""
+    import psycopg2
+
+    name, params = connection.settings_dict["NAME"], connection.get_connection_params()
+    admin = psycopg2.connect(**{**params, "dbname": "postgres"})
+    admin.autocommit = True
+
+    def start():
+        with admin.cursor() as cursor:
+            cursor.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = %s AND pid <> pg_backend_pid()", [name])
+
+    def end():
+        with admin.cursor() as cursor:
+            cursor.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+        connection.close()  # the old session is gone; the next query reconnects
+
+    start.end = end
+    yield start
+    end()
+    admin.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_post_while_the_database_is_down_answers_503_with_retry_after_and_the_retry_records_it(database_outage):
+    body = _batch_of(40)
+    client = Client(raise_request_exception=False)
+    database_outage()
+
+    response = post(client, "/anymail/sendgrid/tracking/", body)
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30" and b"database cannot be reached" in response.content
+    database_outage.end()
+    assert post(client, "/anymail/sendgrid/tracking/", body).status_code == 200  # the ESP's retry
+    assert counts() == (20, 20, 10)
