@@ -4,6 +4,10 @@ Every route a bounce email takes — a file, an mbox, a Maildir, an IMAP mailbox
 webhook — ends in ``inbound_mail_store`` then ``inbound_mail_process``. Storing comes first and
 is keyed by the message's digest, so a message is never lost (one the parser cannot read is
 flagged for review) and the same message ingested twice is recorded once.
+
+The same routes carry the mailto half of RFC 8058 unsubscribe: a message addressed to
+``unsubscribe+<token>@LOCKLINE_MAIL_DOMAIN`` (what each email's List-Unsubscribe names)
+unsubscribes the recipient of the message the token names, as the one-click URL does.
 """
 from __future__ import annotations
 
@@ -11,7 +15,11 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from email.utils import getaddresses
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -73,6 +81,9 @@ def inbound_mail_process(*, inbound_id: int) -> InboundMail:
     if inbound.status != InboundMail.Status.RECEIVED:
         return inbound
     raw = bytes(inbound.raw)
+    unsubscribed = _unsubscribe_request_message(raw)
+    if unsubscribed is not None:
+        return _unsubscribe_record(inbound, unsubscribed)
     try:
         report = parse(raw)
     except Exception as exc:  # parse() promises not to raise; if it does, keep the mail for a person
@@ -124,6 +135,43 @@ def inbound_mail_process(*, inbound_id: int) -> InboundMail:
             return _finish(inbound, status=InboundMail.Status.NEEDS_REVIEW, report=report,
                            parse_error="complaint names no recipient and matches no message")
         return _finish(inbound, status=InboundMail.Status.RECORDED, report=report, event_count=count)
+
+
+# Where the address a message was sent to shows in its top-level headers (never the body: a
+# bounce quotes our own List-Unsubscribe header in the returned message).
+_RECIPIENT_HEADERS = ("to", "cc", "delivered-to", "x-original-to", "envelope-to")
+
+
+def _unsubscribe_request_message(raw: bytes):
+    """The Message whose ``unsubscribe+<token>@LOCKLINE_MAIL_DOMAIN`` address this mail was sent
+    to (the token's MAC verified), or None."""
+    from campaigns.delivery.compose import UNSUBSCRIBE_LOCALPART
+    from campaigns.models import Message
+    from campaigns.tokens import message_pk_from_token
+
+    header_block = raw[:_HEADER_LIMIT].split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+    headers = BytesHeaderParser(policy=compat32).parsebytes(header_block)
+    domain = settings.LOCKLINE_MAIL_DOMAIN.lower()
+    values = [str(value) for name in _RECIPIENT_HEADERS for value in headers.get_all(name) or ()]
+    for _name, address in getaddresses(values):
+        local, _, host = address.strip().lower().rpartition("@")
+        prefix, plus, token = local.partition("+")
+        if host == domain and plus and prefix == UNSUBSCRIBE_LOCALPART:
+            pk = message_pk_from_token(token)
+            message = Message.objects.filter(pk=pk).first() if pk else None
+            if message is not None:
+                return message
+    return None
+
+
+def _unsubscribe_record(inbound: InboundMail, message) -> InboundMail:
+    from campaigns.delivery.unsubscribe import message_unsubscribe
+
+    with transaction.atomic():
+        result = message_unsubscribe(message=message, detail="mailto")
+        inbound.kind = "unsubscribe"
+        inbound.subject = ""
+        return _finish(inbound, status=InboundMail.Status.RECORDED, event_count=int(result.created))
 
 
 def _finish(inbound: InboundMail, *, status: str, report: BounceReport | None = None,

@@ -162,3 +162,49 @@ def test_ingest_command_reads_an_imap_mailbox(sent_message, imap_server):
     imap_server.deliver(render("postfix-5.1.1", sent_message))
     call_command("ingest_bounces", "--imap", imap_server.url)
     assert_hard_bounce_recorded(sent_message)
+
+
+def unsubscribe_mail(token: str, *, to_header: str | None = None) -> bytes:
+    """What a mail client sends for the mailto in our List-Unsubscribe header."""
+    to = to_header or f"unsubscribe+{token}@lockline.test"
+    return (f"From: Ada <gone@example.org>\r\nTo: {to}\r\nSubject: unsubscribe\r\n"
+            f"Date: Wed, 25 Nov 2026 10:00:00 +0000\r\nMessage-ID: <reply-{token[:8]}@example.org>\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nPlease remove me.\r\n").encode()
+
+
+def test_mail_to_the_unsubscribe_mailto_suppresses_the_recipient(sent_message, client, settings):
+    settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": "esp:inbound-secret"}
+    raw = unsubscribe_mail(message_token(sent_message.pk), to_header=f'"Lockline" <unsubscribe+{message_token(sent_message.pk)}@lockline.test>')
+
+    response = client.post("/anymail/sendgrid/inbound/", {"email": raw.decode(), "charsets": '{"email": "utf-8"}'},
+                           HTTP_AUTHORIZATION="Basic ZXNwOmluYm91bmQtc2VjcmV0")
+
+    assert response.status_code == 200
+    event = BounceEvent.objects.get()
+    assert (event.category, event.reason, event.detail, event.message) == ("unsubscribe", "unsubscribe", "mailto", sent_message)
+    assert Suppression.objects.active().get(email="gone@example.org").reason == "unsubscribe"
+    inbound = InboundMail.objects.get()
+    assert (inbound.status, inbound.kind, inbound.event_count) == ("recorded", "unsubscribe", 1)
+    # The same request sent again (a second click of the mailto) changes nothing.
+    inbound_mail_ingest(raw=unsubscribe_mail(message_token(sent_message.pk)), origin="file")
+    assert BounceEvent.objects.count() == 1 and Suppression.objects.count() == 1
+
+
+def test_a_forged_unsubscribe_token_unsubscribes_nobody(sent_message):
+    token = message_token(sent_message.pk)
+    forged = token[:-1] + ("0" if token[-1] != "0" else "1")
+
+    inbound_mail_ingest(raw=unsubscribe_mail(forged), origin="file")
+
+    assert not Suppression.objects.exists() and not BounceEvent.objects.exists()
+
+
+def test_a_bounce_that_quotes_our_unsubscribe_address_is_still_a_bounce(sent_message):
+    # The returned headers carry our own List-Unsubscribe: only the bounce's own headers count.
+    raw = render("postfix-5.1.1", sent_message).replace(
+        b"X-Lockline-Message-ID:",
+        f"List-Unsubscribe: <mailto:unsubscribe+{message_token(sent_message.pk)}@lockline.test>\nX-Lockline-Message-ID:".encode(), 1)
+
+    inbound_mail_ingest(raw=raw, origin="file")
+
+    assert_hard_bounce_recorded(sent_message)

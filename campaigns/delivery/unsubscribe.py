@@ -6,10 +6,12 @@ from bounces.services import BounceRecordResult, bounce_record
 from campaigns.models import Message
 
 
-def message_unsubscribe(*, message: Message, source: str = BounceEvent.Source.UNSUBSCRIBE) -> BounceRecordResult:
-    """Record the unsubscribe of ``message``'s recipient (idempotent per message) and suppress
-    the address: any of its queued messages is then skipped at send time."""
+def message_unsubscribe(*, message: Message, source: str = BounceEvent.Source.UNSUBSCRIBE,
+                        detail: str = "one_click") -> BounceRecordResult:
+    """Record the unsubscribe of ``message``'s recipient (idempotent per message, whichever way
+    it came: ``detail`` one_click or mailto) and suppress the address: any of its queued
+    messages is then skipped at send time."""
     return bounce_record(
         email=message.to_email, source=source, category=BounceEvent.Category.UNSUBSCRIBE,
-        dedupe_key=f"unsubscribe:{message.pk}", message=message, reason="unsubscribe", detail="one_click",
+        dedupe_key=f"unsubscribe:{message.pk}", message=message, reason="unsubscribe", detail=detail,
     )
