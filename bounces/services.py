@@ -341,7 +341,7 @@ def soft_bounce_count(*, email: str, at: datetime | None = None) -> int:
 
 
 def soft_bounce_counts(*, at: list[tuple[str, datetime]]) -> list[int]:
-    """``soft_bounce_count`` for many (address, moment) pairs in two queries, in order."""
+    """``soft_bounce_count`` for many (address, moment) pairs in three queries, in order."""
     window = timedelta(days=settings.LOCKLINE_SOFT_BOUNCE_WINDOW_DAYS)
     emails = {email for email, _ in at}
     earliest = min(moment for _, moment in at) - window
@@ -353,7 +353,7 @@ def soft_bounce_counts(*, at: list[tuple[str, datetime]]) -> list[int]:
     # (a chunk of sends writes those once at its end; an acceptance refused after the final "."
     # leaves the state `sent` no longer).
     for email, sent_at in (
-        Message.objects.filter(to_email__in=emails, state=Message.State.SENT, sent_at__isnull=False)
+        Message.objects.filter(AnyOf("to_email", emails), state=Message.State.SENT, sent_at__isnull=False)
         .values("to_email").annotate(last=Max("sent_at")).values_list("to_email", "last")
     ):
         if email not in last_delivered or sent_at > last_delivered[email]:
