@@ -366,10 +366,10 @@ def _commit_without_waiting_for_disk() -> None:
     """Let this transaction commit without waiting for the WAL flush (PostgreSQL only).
 
     Only for the claim and the leads' delivery times: losing either in a database crash changes
-    nothing. The attempt's result is
-    written by a normal (durable) commit, which flushes the claim's WAL record with it; and a
-    crash before that leaves the same unknown outcome the reconciler already handles. It saves
-    one disk flush per message, the largest single cost of a send on a small machine.
+    nothing. The attempt's result is written by a normal (durable) commit, which flushes the
+    claim's WAL record with it; and a crash before that leaves the same unknown outcome the
+    reconciler already handles. It saves one disk flush per message, the largest single cost of
+    a send on a small machine.
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
