@@ -21,8 +21,10 @@ class Command(BaseCommand):
         parser.add_argument("--rule", action="append", default=[],
                             help="REGEX=REPLY, matched on the full address before the defaults "
                                  "(e.g. '^bob@example\\.com$=550 5.1.1 gone', '^slow\\.=250 ok;stall=5;times=1', "
-                                 "'^x@=dsn:552 5.2.2 full')")
+                                 "'^x@=dsn:552 5.2.2 full', '^y@=data:554 5.7.1 spam')")
         parser.add_argument("--no-default-rules", action="store_true")
+        parser.add_argument("--no-pipelining", action="store_true",
+                            help="do not offer PIPELINING (RFC 2920), like a server without it")
         parser.add_argument("--dsn-relay", default=settings.LOCKLINE_SINK_DSN_RELAY,
                             help="host:port to mail DSNs of late bounces to (default: keep them)")
 
@@ -34,7 +36,8 @@ class Command(BaseCommand):
         if not options["no_default_rules"]:
             rules += DEFAULT_RULES
         sink = SmtpSink(host=options["host"], port=options["port"], rules=rules,
-                        dsn_relay=options["dsn_relay"], verbose=True).start()
+                        dsn_relay=options["dsn_relay"], verbose=True,
+                        pipelining=not options["no_pipelining"]).start()
         self.stdout.write(f"SMTP sink listening on {sink.host}:{sink.port} with {len(rules)} rules")
         try:
             threading.Event().wait()
