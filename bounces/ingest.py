@@ -19,7 +19,6 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -145,22 +144,16 @@ _RECIPIENT_HEADERS = ("to", "cc", "delivered-to", "x-original-to", "envelope-to"
 def _unsubscribe_request_message(raw: bytes):
     """The Message whose ``unsubscribe+<token>@LOCKLINE_MAIL_DOMAIN`` address this mail was sent
     to (the token's MAC verified), or None."""
-    from campaigns.delivery.compose import UNSUBSCRIBE_LOCALPART
     from campaigns.models import Message
-    from campaigns.tokens import message_pk_from_token
+    from campaigns.tokens import message_pk_from_unsubscribe_address
 
-    header_block = raw[:_HEADER_LIMIT].split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
-    headers = BytesHeaderParser(policy=compat32).parsebytes(header_block)
-    domain = settings.LOCKLINE_MAIL_DOMAIN.lower()
+    headers = BytesHeaderParser(policy=compat32).parsebytes(_header_block(raw))
     values = [str(value) for name in _RECIPIENT_HEADERS for value in headers.get_all(name) or ()]
     for _name, address in getaddresses(values):
-        local, _, host = address.strip().lower().rpartition("@")
-        prefix, plus, token = local.partition("+")
-        if host == domain and plus and prefix == UNSUBSCRIBE_LOCALPART:
-            pk = message_pk_from_token(token)
-            message = Message.objects.filter(pk=pk).first() if pk else None
-            if message is not None:
-                return message
+        pk = message_pk_from_unsubscribe_address(address)
+        message = Message.objects.filter(pk=pk).first() if pk else None
+        if message is not None:
+            return message
     return None
 
 
@@ -192,6 +185,11 @@ def _finish(inbound: InboundMail, *, status: str, report: BounceReport | None = 
     return inbound
 
 
+def _header_block(raw: bytes) -> bytes:
+    """The message's own header block (never the body), at most _HEADER_LIMIT bytes."""
+    return raw[:_HEADER_LIMIT].split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+
+
 def _bounce_identity(raw: bytes, digest: str) -> str:
-    match = _OWN_MESSAGE_ID.search(raw[:_HEADER_LIMIT].split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0])
+    match = _OWN_MESSAGE_ID.search(_header_block(raw))
     return match.group(1).decode("ascii", "replace").lower() if match else digest

@@ -71,6 +71,24 @@ def verp_address(message_pk: int) -> str:
     return f"{settings.LOCKLINE_BOUNCE_LOCALPART}+{message_token(message_pk)}@{settings.LOCKLINE_MAIL_DOMAIN}"
 
 
+UNSUBSCRIBE_LOCALPART = "unsubscribe"
+
+
+def unsubscribe_address(message_pk: int) -> str:
+    """The address of a message's mailto unsubscribe (RFC 8058's List-Unsubscribe mailto)."""
+    return f"{UNSUBSCRIBE_LOCALPART}+{message_token(message_pk)}@{settings.LOCKLINE_MAIL_DOMAIN}"
+
+
+def message_pk_from_unsubscribe_address(address: str) -> int | None:
+    """The Message pk an ``unsubscribe_address`` names (its MAC verified), or None for any other
+    address."""
+    local, _, host = address.strip().lower().rpartition("@")
+    prefix, plus, token = local.partition("+")
+    if not plus or prefix != UNSUBSCRIBE_LOCALPART or host != settings.LOCKLINE_MAIL_DOMAIN.lower():
+        return None
+    return message_pk_from_token(token)
+
+
 def rfc_message_id(message_pk: int) -> str:
     """Our Message-ID for a message, without angle brackets."""
     return f"{message_token(message_pk)}@{settings.LOCKLINE_MAIL_DOMAIN}"

@@ -1,7 +1,10 @@
 import pytest
 
 from campaigns.selectors import message_match
-from campaigns.tokens import find_token, message_pk_from_token, message_token, rfc_message_id, verp_address
+from campaigns.tokens import (
+    find_token, message_pk_from_token, message_pk_from_unsubscribe_address, message_token, rfc_message_id,
+    unsubscribe_address, verp_address,
+)
 from tests.factories import MessageFactory
 
 
@@ -23,6 +26,18 @@ def test_the_token_is_found_inside_a_verp_address_and_a_message_id(settings):
     settings.LOCKLINE_MAIL_DOMAIN = "mail.lockline.test"
     assert find_token(verp_address(77)) == 77
     assert find_token(f"<{rfc_message_id(77)}>") == 77
+
+
+
+def test_only_our_own_unsubscribe_address_names_a_message(settings):
+    settings.LOCKLINE_MAIL_DOMAIN = "mail.lockline.test"
+    address, token = unsubscribe_address(77), message_token(77)
+    forged = address.replace(token, token[:-1] + ("1" if token.endswith("0") else "0"))
+    assert address == f"unsubscribe+{message_token(77)}@mail.lockline.test"
+    assert message_pk_from_unsubscribe_address(f"  {address.upper()} ") == 77
+    for other in (verp_address(77), address.replace("@mail.", "@other."), address.replace("unsubscribe+", "x+"),
+                  forged, "unsubscribe@mail.lockline.test"):
+        assert message_pk_from_unsubscribe_address(other) is None
 
 
 @pytest.mark.django_db

@@ -22,9 +22,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 
 from campaigns.models import Message
-from campaigns.tokens import CORRELATION_HEADER, message_token, rfc_message_id, verp_address
-
-UNSUBSCRIBE_LOCALPART = "unsubscribe"
+from campaigns.tokens import CORRELATION_HEADER, message_token, rfc_message_id, unsubscribe_address, verp_address
 
 
 def uses_esp() -> bool:
@@ -44,8 +42,7 @@ def unsubscribe_url(message: Message) -> str:
 
 
 def unsubscribe_mailto(message: Message) -> str:
-    token = message_token(message.pk)
-    return f"mailto:{UNSUBSCRIBE_LOCALPART}+{token}@{settings.LOCKLINE_MAIL_DOMAIN}?subject=unsubscribe"
+    return f"mailto:{unsubscribe_address(message.pk)}?subject=unsubscribe"
 
 
 def message_email(message: Message, *, connection=None) -> AnymailMessage:
