@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
@@ -304,6 +304,33 @@ def leads_by_email(emails) -> QuerySet[Lead]:
     """Leads with these (normalised) addresses: stored lower-case, found through the unique
     index on ``email``."""
     return Lead.objects.filter(AnyOf("email", emails))
+
+
+def lead_delivered_update(delivered: dict[int, datetime]) -> None:
+    """Move each lead's last_delivered_at forward to the given moment (never backward): after a
+    send the server or ESP accepted, and on an ESP's delivery event."""
+    if connection.vendor == "postgresql":
+        # One statement for the whole batch, reaching each lead by primary key, in id order
+        # (two batches moving the same leads lock them in the same order).
+        ids = sorted(delivered)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE leads_lead SET last_delivered_at = v.at, updated_at = now() "
+                "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) "
+                # The id list again as a parameter: the planner then reaches the leads through
+                # the primary key whatever its statistics say (see lockline.db.AnyOf).
+                "WHERE leads_lead.id = v.id AND leads_lead.id = ANY((SELECT %s::bigint[])::bigint[]) "
+                "AND (leads_lead.last_delivered_at IS NULL OR leads_lead.last_delivered_at < v.at)",
+                [ids, [delivered[i] for i in ids], ids],
+            )
+        return
+    by_moment: dict[datetime, list[int]] = {}
+    for lead_id, moment in delivered.items():
+        by_moment.setdefault(moment, []).append(lead_id)
+    for moment, ids in by_moment.items():
+        Lead.objects.filter(pk__in=ids).filter(
+            Q(last_delivered_at__isnull=True) | Q(last_delivered_at__lt=moment)
+        ).update(last_delivered_at=moment, updated_at=timezone.now())
 
 
 def bounce_apply_policy_many(*, events: list[BounceEvent]) -> dict[int, Suppression]:

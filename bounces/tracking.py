@@ -16,16 +16,14 @@ from dataclasses import dataclass
 
 from datetime import datetime
 
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
 
 from bounces.bulk import insert_ignoring_conflicts, insert_rows
 from bounces.esp.normalize import BOUNCE, ENGAGEMENT, FLAG, STALE, TrackingDraft, tracking_draft
 from bounces.models import BounceSource, EngagementEvent, FlaggedWebhookEvent
-from bounces.services import bounce_event_build, bounce_record_many, leads_by_email
+from bounces.services import bounce_event_build, bounce_record_many, lead_delivered_update, leads_by_email
 from campaigns.selectors import message_match_many
-from leads.models import Lead
 
 logger = logging.getLogger(__name__)
 
@@ -164,29 +162,3 @@ def _flags_record(flags: list[TrackingDraft]) -> int:
             dedupe_key=d.dedupe_key, raw=d.raw,
         ))
     return len(insert_ignoring_conflicts([rows[key] for key in sorted(rows)], returning=("id",)))
-
-
-def lead_delivered_update(delivered: dict[int, datetime]) -> None:
-    """Move each lead's last_delivered_at forward to the given moment (never backward)."""
-    if connection.vendor == "postgresql":
-        # One statement for the whole batch, reaching each lead by primary key, in id order
-        # (two batches moving the same leads lock them in the same order).
-        ids = sorted(delivered)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE leads_lead SET last_delivered_at = v.at, updated_at = now() "
-                "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) "
-                # The id list again as a parameter: the planner then reaches the leads through
-                # the primary key whatever its statistics say (see lockline.db.AnyOf).
-                "WHERE leads_lead.id = v.id AND leads_lead.id = ANY((SELECT %s::bigint[])::bigint[]) "
-                "AND (leads_lead.last_delivered_at IS NULL OR leads_lead.last_delivered_at < v.at)",
-                [ids, [delivered[i] for i in ids], ids],
-            )
-        return
-    by_moment: dict[datetime, list[int]] = {}
-    for lead_id, moment in delivered.items():
-        by_moment.setdefault(moment, []).append(lead_id)
-    for moment, ids in by_moment.items():
-        Lead.objects.filter(pk__in=ids).filter(
-            Q(last_delivered_at__isnull=True) | Q(last_delivered_at__lt=moment)
-        ).update(last_delivered_at=moment, updated_at=timezone.now())

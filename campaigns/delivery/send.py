@@ -41,7 +41,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from bounces.models import BounceEvent, Suppression
-from bounces.services import bounce_record, suppression_create
+from bounces.services import bounce_record, lead_delivered_update, suppression_create
 from campaigns.delivery.classify import classify_anymail_status, classify_exception
 from campaigns.delivery.compose import message_email, uses_esp
 from campaigns.delivery.errors import Classification, DeliveryError, delivery_error
@@ -355,8 +355,6 @@ def lead_deliveries_write(deliveries: dict[int, datetime]) -> None:
     """
     if not deliveries:
         return
-    from bounces.tracking import lead_delivered_update
-
     with transaction.atomic():
         _commit_without_waiting_for_disk()
         lead_delivered_update(deliveries)
@@ -435,7 +433,7 @@ def _message_sent(*, message: Message, esp_message_id: str, provisional: bool = 
             )
             if changed:
                 # A delivery resets the address's soft-bounce count (bounces.services.soft_bounce_count).
-                Lead.objects.filter(pk=message.lead_id).update(last_delivered_at=now)
+                lead_delivered_update({message.lead_id: now})
     message.sent_at = now
     if not changed:
         logger.warning("message sent but its claim was gone: message=%s", message.pk)
