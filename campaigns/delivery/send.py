@@ -256,11 +256,16 @@ def _fast_claim_sql() -> str:
     )
 
 
+@functools.cache
+def _fast_claim_fields() -> tuple[tuple[type, tuple[str, ...]], ...]:
+    """(model, attnames) of each part of the claimed row, in RETURNING order."""
+    return tuple((model, tuple(f.attname for f in model._meta.concrete_fields)) for _alias, model in _FAST_CLAIM_PARTS)
+
+
 def _fast_claim_message(row: tuple) -> Message:
     """The Message (with campaign, prompt_version and lead loaded) from a claimed row."""
     instances, start = [], 0
-    for _alias, model in _FAST_CLAIM_PARTS:
-        names = [field.attname for field in model._meta.concrete_fields]
+    for model, names in _fast_claim_fields():
         instances.append(model.from_db(connection.alias, names, row[start:start + len(names)]))
         start += len(names)
     message, message.campaign, message.prompt_version, message.lead = instances
