@@ -30,6 +30,11 @@ def sink_pipelining():
     return True
 
 
+# A test marked with this runs twice: against a sink that offers PIPELINING and one that does not.
+both_smtp_dialogues = pytest.mark.parametrize("sink_pipelining", [True, False],
+                                              ids=["pipelined", "one-command-at-a-time"])
+
+
 @pytest.fixture
 def sink(sink_rules, sink_pipelining, settings):
     server = SmtpSink(rules=[*sink_rules, *DEFAULT_RULES], pipelining=sink_pipelining).start()

@@ -5,7 +5,7 @@ from django.core.mail import EmailMessage, get_connection
 from campaigns.delivery.send import message_send
 from campaigns.delivery.smtp import before_final_dot
 from campaigns.models import Message
-from tests.sending.conftest import rule, running_message
+from tests.sending.conftest import both_smtp_dialogues, rule, running_message
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +55,7 @@ def test_a_send_is_recorded_before_the_final_dot_and_confirmed_after(sink):
     assert sink.count_by_rcpt() == {"ada@acme.example": 1}
 
 
-@pytest.mark.parametrize("sink_pipelining", [True, False], ids=["pipelined", "one-command-at-a-time"])
+@both_smtp_dialogues
 def test_a_refusal_after_the_final_dot_replaces_the_provisional_sent(sink):
     # The server takes the whole message, then its content filter refuses it.
     message = running_message("filtered.ada@acme.example")

@@ -12,7 +12,7 @@ from campaigns.delivery.send import message_send
 from campaigns.models import Campaign, Message
 from campaigns.tokens import find_token, message_token
 from tests.factories import CampaignFactory, LeadFactory, MessageFactory, TagFactory
-from tests.sending.conftest import running_message
+from tests.sending.conftest import both_smtp_dialogues, running_message
 
 pytestmark = pytest.mark.django_db
 
@@ -138,7 +138,7 @@ def test_every_message_carries_what_bounces_and_complaints_are_matched_by(sink, 
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
-@pytest.mark.parametrize("sink_pipelining", [True, False], ids=["pipelined", "one-command-at-a-time"])
+@both_smtp_dialogues
 def test_a_suppression_that_arrives_while_the_message_is_being_sent_stops_it_before_the_final_dot(sink, monkeypatch):
     from campaigns.delivery import send as send_module
 
