@@ -1,12 +1,7 @@
 """Sending tasks: thin, ids only; the services in campaigns.delivery hold the rules."""
-import logging
-import time
-
 from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-
-logger = logging.getLogger(__name__)
 
 
 # A database blip before the claim commits is retried soon (nothing was sent); the delivery
@@ -42,24 +37,14 @@ def message_send_many(self, message_ids: list[int]) -> None:
     rest go back to the queue as a new chunk, so a slow server cannot push a chunk past the
     task's time limit.
     """
-    from campaigns.delivery.send import lead_deliveries_write, message_send as send
+    from campaigns.delivery.send import messages_send
 
-    deadline = time.monotonic() + settings.LOCKLINE_SEND_BATCH_BUDGET
-    deliveries: dict = {}
-    try:
-        for position, message_id in enumerate(message_ids):
-            if position and time.monotonic() > deadline:
-                message_send_many.apply_async((message_ids[position:],))
-                return
-            outcome = send(message_id=message_id, deliveries=deliveries)
-            if outcome.retry_in is not None:
-                message_send.apply_async((message_id,), countdown=outcome.retry_in)
-    finally:
-        try:
-            lead_deliveries_write(deliveries)
-        except (OperationalError, InterfaceError):
-            # Only the leads' copy of their delivery times; the messages hold the record.
-            logger.warning("leads' delivery times not written for %s messages", len(deliveries), exc_info=True)
+    def retry(message_id: int, countdown: int) -> None:
+        message_send.apply_async((message_id,), countdown=countdown)
+
+    remaining = messages_send(message_ids=message_ids, budget=settings.LOCKLINE_SEND_BATCH_BUDGET, retry=retry)
+    if remaining:
+        message_send_many.apply_async((remaining,))
 
 
 @shared_task(ignore_result=True)

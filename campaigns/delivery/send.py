@@ -31,6 +31,7 @@ import functools
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -210,6 +211,32 @@ def message_send(*, message_id: int, deliveries: dict[int, datetime] | None = No
             connection.close()
             time.sleep(pause)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def messages_send(*, message_ids: list[int], budget: float, retry: Callable[[int, int], None]) -> list[int]:
+    """Send a chunk of messages one after another, each exactly as by ``message_send``.
+
+    ``retry(message_id, countdown)`` is called as soon as a message must run again later. No
+    message is started after ``budget`` seconds (the first always is); returns the ids not
+    started. The leads' delivery times are written once, at the end (``lead_deliveries_write``),
+    even when the chunk ends in an exception.
+    """
+    deadline = time.monotonic() + budget
+    deliveries: dict[int, datetime] = {}
+    try:
+        for position, message_id in enumerate(message_ids):
+            if position and time.monotonic() > deadline:
+                return list(message_ids[position:])
+            outcome = message_send(message_id=message_id, deliveries=deliveries)
+            if outcome.retry_in is not None:
+                retry(message_id, outcome.retry_in)
+        return []
+    finally:
+        try:
+            lead_deliveries_write(deliveries)
+        except (OperationalError, InterfaceError):
+            # Only the leads' copy of their delivery times; the messages hold the record.
+            logger.warning("leads' delivery times not written for %s messages", len(deliveries), exc_info=True)
 
 
 def _message_claim(*, message_id: int) -> Message | SendOutcome:
