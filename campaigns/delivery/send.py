@@ -299,9 +299,10 @@ def _fast_claim_message(row: tuple) -> Message:
     return message
 
 
-def _message_claim_fast(*, message_id: int) -> Message | None:
-    """Claim ``message_id`` by one conditional UPDATE; None when the checked path must decide
-    (missing, locked, not sendable or not due, suppressed, paused, send limits, throttled).
+def _message_claim_fast(*, message_id: int) -> Message | SendOutcome | None:
+    """Claim ``message_id`` by one conditional UPDATE; SendOutcome("throttled") when the
+    recipient's domain is throttled; None when the checked path must decide (missing, locked,
+    not sendable or not due, suppressed, paused, send limits).
 
     One round trip: the UPDATE and the SET LOCAL before it go as one query string, which
     PostgreSQL runs (and commits) as one transaction. Only on PostgreSQL (SET LOCAL, UPDATE ...
@@ -321,12 +322,23 @@ def _message_claim_fast(*, message_id: int) -> Message | None:
         return None
     previous_state, message = row[0], _fast_claim_message(row[1:])
     # Last, as in the checked path: a slot is taken only for a message that will be sent. A
-    # throttled domain hands the message back, and the checked path postpones it.
-    if throttle_acquire(domain=message.lead.domain or email_domain(message.to_email)) > 0:
+    # throttled domain hands the message back to its previous state, postponed, as the checked
+    # path would (no attempt counted).
+    wait = throttle_acquire(domain=message.lead.domain or email_domain(message.to_email))
+    if wait > 0:
+        countdown = _throttle_countdown(wait)
+        due = timezone.now() + timedelta(seconds=countdown)
         Message.objects.filter(pk=message.pk, state=State.SENDING, attempts=message.attempts).update(
-            state=previous_state, attempts=message.attempts - 1, updated_at=timezone.now())
-        return None
+            state=previous_state, attempts=message.attempts - 1, next_attempt_at=due, enqueued_at=due,
+            updated_at=timezone.now())
+        return SendOutcome("throttled", state=previous_state, retry_in=countdown)
     return message
+
+
+def _throttle_countdown(wait: float) -> int:
+    """Seconds until a throttled message runs again: the domain's wait plus up to half again,
+    so the messages held back do not all return at the same moment."""
+    return max(1, round(wait + random.uniform(0, wait * 0.5)))
 
 
 def _message_claim_checked(*, message_id: int) -> Message | SendOutcome:
@@ -365,7 +377,7 @@ def _message_claim_checked(*, message_id: int) -> Message | SendOutcome:
             return SendOutcome("held", state=message.state)
         wait = throttle_acquire(domain=message.lead.domain or email_domain(message.to_email))
         if wait > 0:
-            countdown = max(1, round(wait + random.uniform(0, wait * 0.5)))
+            countdown = _throttle_countdown(wait)
             _message_postpone(message=message, until=now + timedelta(seconds=countdown), enqueued=True)
             return SendOutcome("throttled", state=message.state, retry_in=countdown)
         message.state = State.SENDING

@@ -50,17 +50,21 @@ def test_the_fast_path_declines_every_case_the_checked_claim_must_decide(case):
     assert Message.objects.values("state", "attempts").get(pk=message.pk) == before
 
 
-def test_a_throttled_domain_rolls_the_fast_claim_back_and_the_send_is_postponed(sink):
+def test_a_throttled_domain_hands_the_fast_claim_back_postponed_and_nothing_is_sent(sink):
     message = running_message("ada@acme.example")
     throttle_note(domain="acme.example")
     try:
-        assert _message_claim_fast(message_id=message.pk) is None
-        message.refresh_from_db()
-        assert (message.state, message.attempts) == ("queued", 0)
-
-        outcome = message_send(message_id=message.pk)
+        outcome = _message_claim_fast(message_id=message.pk)
+        again = message_send(message_id=message.pk)  # before it is due again: left alone
     finally:
         throttle_clear(domain="acme.example")
 
     assert outcome.action == "throttled" and outcome.retry_in >= 1
+    message.refresh_from_db()
+    # Back in its state with no attempt counted, due when the countdown ends, its task counted
+    # as published (the caller publishes it with that countdown).
+    assert (message.state, message.attempts) == ("queued", 0)
+    assert message.next_attempt_at == message.enqueued_at
+    assert abs((message.next_attempt_at - timezone.now()).total_seconds() - outcome.retry_in) < 2
+    assert again.action == "skipped"
     assert sink.received == []
