@@ -3,7 +3,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from bounces.models import BounceEvent, Suppression
+from bounces.models import BounceEvent, EngagementEvent, Suppression
+from bounces.services import bounce_record
+from campaigns.models import Message
 from leads.models import Lead
 from tests.factories import (
     BounceEventFactory,
@@ -90,3 +92,25 @@ def test_a_prompt_version_used_by_a_message_cannot_be_edited():
     prompt.refresh_from_db()
     prompt.paused_reason = "complaints"
     prompt.save()
+
+
+def test_events_keep_the_message_campaign_and_prompt_and_lose_them_when_those_are_deleted():
+    """An event's campaign and prompt version are copies of its message's, without database keys
+    (see the note in bounces/models.py): written from the message, cleared by Django's deletes."""
+    message = MessageFactory()
+    campaign, prompt = message.campaign, message.prompt_version
+    bounce = bounce_record(email=message.to_email, source="smtp", category="hard", message=message,
+                           status="5.1.1").event
+    opened = EngagementEvent.objects.create(
+        lead=message.lead, message=message, campaign_id=message.campaign_id,
+        prompt_version_id=message.prompt_version_id, email=message.to_email, event_type="opened", dedupe_key="o-1",
+    )
+    bounce.refresh_from_db()
+    assert (bounce.campaign_id, bounce.prompt_version_id) == (campaign.pk, prompt.pk)
+    Message.objects.filter(pk=message.pk).delete()
+    campaign.delete()
+    prompt.delete()
+    for event in (bounce, opened):
+        event.refresh_from_db()
+        assert (event.message_id, event.campaign_id, event.prompt_version_id) == (None, None, None)
+        assert event.lead_id == message.lead_id  # the lead stays linked
