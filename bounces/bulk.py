@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import zlib
+from operator import attrgetter
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -52,7 +53,9 @@ def insert_ignoring_conflicts(objs: Sequence[models.Model], *, returning: Sequen
         for attname in stamped:
             setattr(obj, attname, now)  # what pre_save(add=True) would do, once per call
     getters = [f.attname for f in fields]
-    rows = [tuple(getattr(obj, a) for a in getters) for obj in objs]
+    # One C call per object; attrgetter of a single name returns the value, not a 1-tuple.
+    row_of = attrgetter(*getters) if len(getters) > 1 else (lambda obj: (getattr(obj, getters[0]),))
+    rows = list(map(row_of, objs))
     if all(f.get_internal_type() in _PLAIN for f in fields):
         return insert_rows(model, getters, rows, returning=returning)
     # Other types (JSON, ...) through Django's conversion and the driver's adaptation.
