@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import NamedTuple
 
 from django.utils import timezone
@@ -61,7 +61,6 @@ class MessageRef(NamedTuple):
     prompt_version_id: int
     to_email: str
     esp_message_id: str | None
-    created_at: datetime
 
 
 def message_match_many(
