@@ -65,12 +65,17 @@ def insert_ignoring_conflicts(objs: Sequence[models.Model], *, returning: Sequen
 
 
 def insert_rows(model: type[models.Model], attnames: Sequence[str], rows: Sequence[tuple], *,
-                returning: Sequence[str]) -> list[tuple]:
+                returning: Sequence[str], unique: Sequence[str] = ()) -> list[tuple]:
     """``insert_ignoring_conflicts`` for plain tuples: one value per attname, in that order.
 
     Values must be what the database column takes (text, numbers, ids, aware datetimes, None):
     no defaults are applied, so every column without a database default must be given. Text
     is made storable (``storable_text``). Skips model instantiation on hot paths.
+
+    ``unique`` names the one unique key whose conflicts are skipped (``ON CONFLICT (key)``);
+    a conflict on any other unique key then raises. By default every unique index is checked
+    before each row goes in, the serial primary key's too, which never conflicts: naming the
+    key spares each row that index descent (about a tenth of a 600-row engagement insert).
     """
     if not rows:
         return []
@@ -78,12 +83,20 @@ def insert_rows(model: type[models.Model], attnames: Sequence[str], rows: Sequen
     qn = connection.ops.quote_name
     columns = ", ".join(qn(meta.get_field(a).column) for a in attnames)
     returning_sql = ", ".join(qn(meta.get_field(name).column) for name in returning)
+    conflict = _conflict_sql(meta, unique)
     if connection.vendor == "postgresql" and len(rows) >= COPY_MIN_ROWS:
-        return _insert_by_copy(qn(meta.db_table), meta.db_table, columns, rows, returning_sql)
-    return _insert_by_values(model, attnames, rows, returning=returning)
+        return _insert_by_copy(qn(meta.db_table), meta.db_table, columns, rows, returning_sql, conflict)
+    return _insert_by_values(model, attnames, rows, returning=returning, conflict=conflict)
 
 
-def _insert_by_values(model, attnames, rows, *, returning) -> list[tuple]:
+def _conflict_sql(meta, unique: Sequence[str]) -> str:
+    if not unique:
+        return "ON CONFLICT DO NOTHING"
+    qn = connection.ops.quote_name
+    return f"ON CONFLICT ({', '.join(qn(meta.get_field(name).column) for name in unique)}) DO NOTHING"
+
+
+def _insert_by_values(model, attnames, rows, *, returning, conflict="ON CONFLICT DO NOTHING") -> list[tuple]:
     meta = model._meta
     qn = connection.ops.quote_name
     columns = ", ".join(qn(meta.get_field(a).column) for a in attnames)
@@ -102,7 +115,7 @@ def _insert_by_values(model, attnames, rows, *, returning) -> list[tuple]:
             cursor.execute(
                 f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES "
                 + ", ".join([row_sql] * len(chunk))
-                + f" ON CONFLICT DO NOTHING RETURNING {returning_sql}",
+                + f" {conflict} RETURNING {returning_sql}",
                 params,
             )
             out.extend(cursor.fetchall())
@@ -113,7 +126,8 @@ def _insert_fields(model: type[models.Model]) -> list[models.Field]:
     return [f for f in model._meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField))]
 
 
-def _insert_by_copy(table_sql: str, table: str, columns: str, rows: Sequence[tuple], returning_sql: str) -> list[tuple]:
+def _insert_by_copy(table_sql: str, table: str, columns: str, rows: Sequence[tuple], returning_sql: str,
+                    conflict: str) -> list[tuple]:
     # Named after the column list, so a connection that outlives a schema change never feeds
     # an old staging table's shape into a new insert.
     stage = f"lockline_stage_{table}_{zlib.crc32(columns.encode()):08x}"[:63]
@@ -132,7 +146,7 @@ def _insert_by_copy(table_sql: str, table: str, columns: str, rows: Sequence[tup
         cursor.execute(
             f"WITH batch AS (DELETE FROM pg_temp.{stage} RETURNING *) "
             f"INSERT INTO {table_sql} ({columns}) SELECT {columns} FROM batch ORDER BY lockline_n "
-            f"ON CONFLICT DO NOTHING RETURNING {returning_sql}"
+            f"{conflict} RETURNING {returning_sql}"
         )
         return cursor.fetchall()
 

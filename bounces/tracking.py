@@ -140,7 +140,7 @@ def _engagement_record(engaged: list[TrackingDraft], message_of: dict) -> int:
         )
     keys = sorted(rows)  # key order: see bounce_record_many
     inserted = insert_rows(EngagementEvent, _ENGAGEMENT_COLUMNS, [rows[key] for key in keys],
-                           returning=("dedupe_key",))
+                           returning=("dedupe_key",), unique=("dedupe_key",))
     delivered: dict[int, datetime] = {}
     for (key,) in inserted:
         lead_id, event_type, occurred_at = rows[key][0], rows[key][5], rows[key][13]

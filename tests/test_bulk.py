@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bounces import bulk
@@ -75,6 +75,22 @@ def test_conflicting_rows_are_skipped_and_only_inserted_rows_are_returned():
                          ("e", "t", "p", "new", "4", now)], returning=("dedupe_key",))
     assert first == [("same",)] and again == [("new",)]
     assert dict(FlaggedWebhookEvent.objects.values_list("dedupe_key", "raw")) == {"same": "1", "new": "3"}
+
+
+def test_with_a_named_key_its_conflicts_are_skipped_and_another_key_conflict_raises():
+    now = timezone.now()
+    columns = ("email", "event_type", "esp_name", "esp_event_type", "click_url", "user_agent", "dedupe_key",
+               "raw", "occurred_at", "received_at")
+    row = ("a@example.com", "opened", "e", "open", "", "", "k1", "{}", now, now)
+    first = insert_rows(EngagementEvent, columns, [row], returning=("dedupe_key",), unique=("dedupe_key",))
+    again = insert_rows(EngagementEvent, columns, [row, row[:6] + ("k2",) + row[7:]], returning=("dedupe_key",),
+                        unique=("dedupe_key",))
+    assert first == [("k1",)] and again == [("k2",)]
+    assert EngagementEvent.objects.count() == 2
+    taken = EngagementEvent.objects.get(dedupe_key="k1").pk
+    with pytest.raises(IntegrityError), transaction.atomic():  # the primary key is not the named key
+        insert_rows(EngagementEvent, ("id", *columns), [(taken, *row[:6], "k3", *row[7:])], returning=("id",),
+                    unique=("dedupe_key",))
 
 
 def test_two_batches_in_one_transaction_do_not_see_each_others_staged_rows():
