@@ -7,7 +7,8 @@ and writes each event with one plain ``Model.save()`` (autocommit, one transacti
 "Anymail plus one ORM save per event". Every round uses new events for new addresses, so both
 paths insert (no redelivery short-cuts). Prints medians over the rounds and the ratios.
 
-Uses its own database (<DATABASE_URL's name>_bench_hooks), created and migrated here.
+Uses its own database (<DATABASE_URL's name>_bench_hooks), created empty and migrated at
+the start of every run (so runs compare), and left behind for a look afterwards.
 Targets (issue 5): batched >= 6x the naive events/s; a 1,000-event batch under 500 ms median.
 """
 from __future__ import annotations
@@ -49,19 +50,20 @@ os.environ.update(
 )
 
 
-def ensure_database() -> None:
+def fresh_database() -> None:
+    """An empty database for every run: one that kept the rows of earlier runs grew past the
+    server's buffers run after run, and each run measured a different (slower) database."""
     import psycopg2
 
     admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
     admin.autocommit = True
     with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [bench_db])
-        if not cursor.fetchone():
-            cursor.execute(f'CREATE DATABASE "{bench_db}"')
+        cursor.execute(f'DROP DATABASE IF EXISTS "{bench_db}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{bench_db}"')
     admin.close()
 
 
-ensure_database()
+fresh_database()
 import django  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lockline.settings")
