@@ -31,7 +31,7 @@ from bounces.models import BounceEvent, Suppression
 from campaigns.models import Message
 from leads.models import Lead, email_domain, normalize_email
 from lockline import metrics
-from lockline.db import AnyOf
+from lockline.db import AnyOf, pg_array
 
 logger = logging.getLogger(__name__)
 
@@ -321,7 +321,7 @@ def lead_delivered_update(delivered: dict[int, datetime]) -> None:
                 # the primary key whatever its statistics say (see lockline.db.AnyOf).
                 "WHERE leads_lead.id = v.id AND leads_lead.id = ANY((SELECT %s::bigint[])::bigint[]) "
                 "AND (leads_lead.last_delivered_at IS NULL OR leads_lead.last_delivered_at < v.at)",
-                [ids, [delivered[i] for i in ids], ids],
+                [pg_array(ids), pg_array([delivered[i] for i in ids]), pg_array(ids)],
             )
         return
     by_moment: dict[datetime, list[int]] = {}
