@@ -4,14 +4,18 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 
-# A database blip before the claim commits is retried soon (nothing was sent); the delivery
-# schedule's own retries go through self.retry with the policy's countdown.
-@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None,
-             autoretry_for=(OperationalError, InterfaceError), retry_backoff=5, retry_jitter=True,
-             retry_kwargs={"max_retries": 5},
-             # No per-task monitoring events (3 extra broker writes per message): the Message row
-             # is the record of every send.
-             send_events=False)
+# Both send tasks: a database blip before a claim commits is retried soon (nothing was sent);
+# acks_late because a send is idempotent; no per-task monitoring events (3 extra broker writes
+# per task): the Message row is the record of every send.
+_SEND_TASK_OPTIONS = dict(
+    bind=True, acks_late=True, ignore_result=True, send_events=False,
+    autoretry_for=(OperationalError, InterfaceError), retry_backoff=5, retry_jitter=True,
+    retry_kwargs={"max_retries": 5},
+)
+
+
+# The delivery schedule's own retries go through self.retry with the policy's countdown, unlimited.
+@shared_task(max_retries=None, **_SEND_TASK_OPTIONS)
 def message_send(self, message_id: int) -> None:
     """Send one message (idempotent: acks_late is safe). Retries with the countdown the retry
     policy or the domain throttle chose; the row's next_attempt_at backs it up if the broker
@@ -23,9 +27,7 @@ def message_send(self, message_id: int) -> None:
         raise self.retry(countdown=outcome.retry_in, exc=outcome.error, max_retries=None)
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True,
-             autoretry_for=(OperationalError, InterfaceError), retry_backoff=5, retry_jitter=True,
-             retry_kwargs={"max_retries": 5}, send_events=False)
+@shared_task(**_SEND_TASK_OPTIONS)
 def message_send_many(self, message_ids: list[int]) -> None:
     """Send a chunk of messages one after another, each exactly as ``message_send`` does (its own
     claim, suppression re-check, send and record), over the worker process's one SMTP/ESP
