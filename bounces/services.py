@@ -31,7 +31,7 @@ from bounces.models import BounceEvent, Suppression
 from campaigns.models import Message
 from leads.models import Lead, email_domain, normalize_email
 from lockline import metrics
-from lockline.db import AnyOf, pg_array
+from lockline.db import AnyOf, pg_any, pg_array
 
 logger = logging.getLogger(__name__)
 
@@ -313,15 +313,16 @@ def lead_delivered_update(delivered: dict[int, datetime]) -> None:
         # One statement for the whole batch, reaching each lead by primary key, in id order
         # (two batches moving the same leads lock them in the same order).
         ids = sorted(delivered)
+        id_array = pg_array(ids)
         with connection.cursor() as cursor:
             cursor.execute(
-                "UPDATE leads_lead SET last_delivered_at = v.at, updated_at = now() "
+                f"UPDATE {Lead._meta.db_table} AS l SET last_delivered_at = v.at, updated_at = now() "
                 "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) "
                 # The id list again as a parameter: the planner then reaches the leads through
                 # the primary key whatever its statistics say (see lockline.db.AnyOf).
-                "WHERE leads_lead.id = v.id AND leads_lead.id = ANY((SELECT %s::bigint[])::bigint[]) "
-                "AND (leads_lead.last_delivered_at IS NULL OR leads_lead.last_delivered_at < v.at)",
-                [pg_array(ids), pg_array([delivered[i] for i in ids]), pg_array(ids)],
+                f"WHERE l.id = v.id AND {pg_any('l.id', 'bigint')} "
+                "AND (l.last_delivered_at IS NULL OR l.last_delivered_at < v.at)",
+                [id_array, pg_array([delivered[i] for i in ids]), id_array],
             )
         return
     by_moment: dict[datetime, list[int]] = {}

@@ -43,9 +43,14 @@ class AnyOf(Expression):
             raise EmptyResultSet
         sql, params = compiler.compile(self.column)
         if connection.vendor == "postgresql":
-            array = f"{self.column.output_field.cast_db_type(connection)}[]"
-            return f"{sql} = ANY((SELECT %s::{array})::{array})", (*params, pg_array(self.values))
+            return pg_any(sql, self.column.output_field.cast_db_type(connection)), (*params, pg_array(self.values))
         return f"{sql} IN ({', '.join(['%s'] * len(self.values))})", (*params, *self.values)
+
+
+def pg_any(column_sql: str, db_type: str) -> str:
+    """``<column> = ANY(<one array parameter>)``, the array handed over as an InitPlan parameter
+    the planner cannot see into (see ``AnyOf``); pass the values as ``pg_array(values)``."""
+    return f"{column_sql} = ANY((SELECT %s::{db_type}[])::{db_type}[])"
 
 
 def pg_array(values) -> str | list:
