@@ -264,10 +264,16 @@ UPDATE {message} AS m
    AND COALESCE(c.hourly_limit, 0) = 0 AND COALESCE(c.daily_limit, 0) = 0
    AND p.id = m.prompt_version_id AND p.paused_at IS NULL
    AND l.id = m.lead_id
-   AND NOT EXISTS (SELECT 1 FROM {suppression} AS s WHERE s.email = m.to_email AND s.lifted_at IS NULL
-                   AND (s.expires_at IS NULL OR s.expires_at > $4))
+   AND {not_suppressed}
 RETURNING t.state, {columns}
 """
+
+
+def _not_suppressed_sql(now_param: str) -> str:
+    """Raw SQL for "message ``m``'s address has no active suppression at ``now_param``": the
+    send path's prepared statements' form of ``Suppression.objects.active``."""
+    return (f"NOT EXISTS (SELECT 1 FROM {Suppression._meta.db_table} AS s WHERE s.email = m.to_email "
+            f"AND s.lifted_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > {now_param}))")
 # (alias, model) of each part of the claimed row, in RETURNING order.
 _FAST_CLAIM_PARTS = (("m", Message), ("c", Campaign), ("p", PromptVersion), ("l", Lead))
 
@@ -279,7 +285,7 @@ def _fast_claim_sql() -> str:
     )
     return _FAST_CLAIM_SQL.format(
         message=Message._meta.db_table, campaign=Campaign._meta.db_table, prompt=PromptVersion._meta.db_table,
-        lead=Lead._meta.db_table, suppression=Suppression._meta.db_table, columns=columns,
+        lead=Lead._meta.db_table, not_suppressed=_not_suppressed_sql("$4"), columns=columns,
     )
 
 
@@ -492,16 +498,16 @@ def _message_sent_provisional(*, message: Message, at: datetime) -> int:
     message over SMTP): only while this worker's claim (state sending, this attempt) stands and
     the address is not suppressed."""
     with connection.cursor() as cursor:
-        prepared_execute(
-            cursor, "lockline_message_sent_provisional",
-            f"UPDATE {Message._meta.db_table} AS m SET state = $4, sent_at = $3, next_attempt_at = NULL, "
-            "esp_message_id = NULL, last_response = $5, updated_at = $3 "
-            "WHERE m.id = $1 AND m.state = $6 AND m.attempts = $2 "
-            f"AND NOT EXISTS (SELECT 1 FROM {Suppression._meta.db_table} AS s WHERE s.email = m.to_email "
-            "AND s.lifted_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > $3))",
-            [message.pk, message.attempts, at, State.SENT, "sent", State.SENDING],
-        )
+        prepared_execute(cursor, "lockline_message_sent_provisional", _sent_provisional_sql(),
+                         [message.pk, message.attempts, at, State.SENT, "sent", State.SENDING])
         return cursor.rowcount
+
+
+@functools.cache
+def _sent_provisional_sql() -> str:
+    return (f"UPDATE {Message._meta.db_table} AS m SET state = $4, sent_at = $3, next_attempt_at = NULL, "
+            "esp_message_id = NULL, last_response = $5, updated_at = $3 "
+            f"WHERE m.id = $1 AND m.state = $6 AND m.attempts = $2 AND {_not_suppressed_sql('$3')}")
 
 
 def _message_suppress_if_claimed(*, message: Message) -> bool:
