@@ -83,10 +83,10 @@ def insert_rows(model: type[models.Model], attnames: Sequence[str], rows: Sequen
     qn = connection.ops.quote_name
     columns = ", ".join(qn(meta.get_field(a).column) for a in attnames)
     returning_sql = ", ".join(qn(meta.get_field(name).column) for name in returning)
-    conflict = _conflict_sql(meta, unique)
     if connection.vendor == "postgresql" and len(rows) >= COPY_MIN_ROWS:
-        return _insert_by_copy(qn(meta.db_table), meta.db_table, columns, rows, returning_sql, conflict)
-    return _insert_by_values(model, attnames, rows, returning=returning, conflict=conflict)
+        return _insert_by_copy(qn(meta.db_table), meta.db_table, columns, rows, returning_sql,
+                               _conflict_sql(meta, unique))
+    return _insert_by_values(model, attnames, rows, returning=returning, unique=unique)
 
 
 def _conflict_sql(meta, unique: Sequence[str]) -> str:
@@ -96,8 +96,9 @@ def _conflict_sql(meta, unique: Sequence[str]) -> str:
     return f"ON CONFLICT ({', '.join(qn(meta.get_field(name).column) for name in unique)}) DO NOTHING"
 
 
-def _insert_by_values(model, attnames, rows, *, returning, conflict="ON CONFLICT DO NOTHING") -> list[tuple]:
+def _insert_by_values(model, attnames, rows, *, returning, unique: Sequence[str] = ()) -> list[tuple]:
     meta = model._meta
+    conflict = _conflict_sql(meta, unique)
     qn = connection.ops.quote_name
     columns = ", ".join(qn(meta.get_field(a).column) for a in attnames)
     returning_sql = ", ".join(qn(meta.get_field(name).column) for name in returning)
