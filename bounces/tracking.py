@@ -20,14 +20,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from bounces.bulk import insert_ignoring_conflicts, insert_rows
-from bounces.esp.normalize import BOUNCE, ENGAGEMENT, FLAG, STALE, TrackingDraft, tracking_draft
+from bounces.esp.normalize import BOUNCE, ENGAGEMENT, FLAG, STALE, TrackingDraft, Window, tolerance_window, tracking_draft
 from bounces.models import BounceSource, EngagementEvent, FlaggedWebhookEvent
 from bounces.services import bounce_event_build, bounce_record_many, lead_delivered_update, leads_by_email
 from campaigns.selectors import message_match_many
 
 logger = logging.getLogger(__name__)
 
-_collecting: ContextVar[tuple[list[TrackingDraft], datetime] | None] = ContextVar(
+_collecting: ContextVar[tuple[list[TrackingDraft], Window] | None] = ContextVar(
     "lockline_tracking_drafts", default=None
 )
 
@@ -51,8 +51,8 @@ class TrackingSummary:
 def tracking_collect():
     """Within this block, received events are collected into the yielded list, not written."""
     drafts: list[TrackingDraft] = []
-    # One clock reading per request for the tolerance window (a batch is one delivery).
-    token = _collecting.set((drafts, timezone.now()))
+    # One tolerance window per request (a batch is one delivery).
+    token = _collecting.set((drafts, tolerance_window()))
     try:
         yield drafts
     finally:
@@ -63,8 +63,8 @@ def tracking_event_receive(*, event, esp_name: str) -> None:
     """Take one AnymailTrackingEvent: classify it (never raises) and collect or record it."""
     collecting = _collecting.get()
     if collecting is not None:
-        drafts, now = collecting
-        drafts.append(tracking_draft(event=event, esp_name=esp_name, now=now))
+        drafts, window = collecting
+        drafts.append(tracking_draft(event=event, esp_name=esp_name, window=window))
     else:
         tracking_events_record(drafts=[tracking_draft(event=event, esp_name=esp_name)])
 

@@ -14,6 +14,8 @@ import hmac
 import re
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 CORRELATION_HEADER = "X-Lockline-Message-ID"
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -30,16 +32,23 @@ def _base36(number: int) -> str:
 
 
 def _mac(body: str) -> str:
-    mac = _keyed(settings.SECRET_KEY).copy()
+    mac = _keyed().copy()
     mac.update(body.encode())
     return mac.hexdigest()[:12]
 
 
-@functools.lru_cache(maxsize=4)
-def _keyed(secret_key: str):
-    """The HMAC with its key already absorbed: copying it is cheaper than keying a new one, and
-    a webhook batch checks a token per event."""
-    return hmac.new(f"lockline.message-token:{secret_key}".encode(), digestmod=hashlib.sha256)
+@functools.cache
+def _keyed():
+    """The HMAC with SECRET_KEY already absorbed: copying it is cheaper than keying a new one,
+    and a webhook batch checks a token per event. Built once; a change of SECRET_KEY (tests
+    override it) clears it."""
+    return hmac.new(f"lockline.message-token:{settings.SECRET_KEY}".encode(), digestmod=hashlib.sha256)
+
+
+@receiver(setting_changed)
+def _secret_key_changed(*, setting: str, **kwargs) -> None:
+    if setting == "SECRET_KEY":
+        _keyed.cache_clear()
 
 
 def message_token(message_pk: int) -> str:

@@ -7,7 +7,6 @@ Deferrals stay transient whatever their code; complaints and unsubscribes have n
 """
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from json.encoder import c_make_encoder, encode_basestring_ascii
@@ -39,7 +38,7 @@ _REFINABLE = {Category.HARD, Category.SOFT}
 _ENGAGEMENT_KINDS = frozenset(Engagement.values)
 
 
-@dataclass
+@dataclass(slots=True)
 class TrackingDraft:
     kind: str  # BOUNCE, ENGAGEMENT, IGNORE, FLAG or STALE
     esp_name: str
@@ -85,10 +84,31 @@ def raw_text(esp_event) -> str:
         return repr(esp_event)[:100_000]
 
 
-def tracking_draft(*, event, esp_name: str, now: datetime | None = None) -> TrackingDraft:
+@dataclass(frozen=True)
+class Window:
+    """The tolerance window for event timestamps, fixed at one moment (``now``)."""
+
+    now: datetime
+    earliest: datetime
+    latest: datetime
+
+    def __contains__(self, moment: datetime) -> bool:
+        return self.earliest <= moment <= self.latest
+
+
+def tolerance_window(now: datetime | None = None) -> Window:
+    """LOCKLINE_WEBHOOK_MAX_AGE back and LOCKLINE_WEBHOOK_MAX_SKEW ahead of ``now``. A webhook
+    request takes one for all its events (a batch is one delivery): the settings are read
+    once per request, not once per event."""
+    now = now or timezone.now()
+    return Window(now=now, earliest=now - timedelta(seconds=settings.LOCKLINE_WEBHOOK_MAX_AGE),
+                  latest=now + timedelta(seconds=settings.LOCKLINE_WEBHOOK_MAX_SKEW))
+
+
+def tracking_draft(*, event, esp_name: str, window: Window | None = None) -> TrackingDraft:
     """Classify one event. Never raises: anything it cannot use comes back as a FLAG draft."""
     try:
-        return _draft(event, esp_name, now or timezone.now())
+        return _draft(event, esp_name, window or tolerance_window())
     except Exception as exc:  # noqa: BLE001 - a receiver that raises makes Anymail answer 500
         logger.warning("webhook event flagged: esp=%s problem=%r", esp_name, exc)
         return flag_draft(esp_name=esp_name, problem=f"unreadable event: {type(exc).__name__}: {exc}"[:2000],
@@ -101,7 +121,7 @@ def flag_draft(*, esp_name: str, problem: str, raw: str, esp_event_type: str = "
                          raw=raw, dedupe_key=key[:128])
 
 
-def _draft(event, esp_name: str, now: datetime) -> TrackingDraft:
+def _draft(event, esp_name: str, window: Window) -> TrackingDraft:
     verdict = esp_verdict(event, esp_name)
     if verdict.kind == IGNORE:
         return TrackingDraft(kind=IGNORE, esp_name=esp_name, esp_event_type=verdict.label)
@@ -123,7 +143,7 @@ def _draft(event, esp_name: str, now: datetime) -> TrackingDraft:
         esp_name=esp_name,
         esp_event_type=verdict.label[:64],
         email=email,
-        occurred_at=timestamp or now,
+        occurred_at=timestamp or window.now,
         remote_mta=verdict.remote_mta[:255],
         esp_event_id=(verdict.event_id or None) and storable_text(f"{verdict.event_id}:{email}"[:255]),
         esp_message_id=esp_message_id,
@@ -153,7 +173,7 @@ def _draft(event, esp_name: str, now: datetime) -> TrackingDraft:
         status=draft.status,
         occurred_at=timestamp,
     )
-    if timestamp is not None and not _within_window(timestamp, now):
+    if timestamp is not None and timestamp not in window:
         draft.kind, draft.problem = STALE, f"event timestamp {timestamp.isoformat()} outside the tolerance window"
     return draft
 
@@ -184,16 +204,6 @@ def _link_message(draft: TrackingDraft, event) -> None:
         draft.claimed_message_pk = int(claimed)
 
 
-def _within_window(timestamp: datetime, now: datetime) -> bool:
-    max_age, max_skew = _tolerance(settings.LOCKLINE_WEBHOOK_MAX_AGE, settings.LOCKLINE_WEBHOOK_MAX_SKEW)
-    return now - max_age <= timestamp <= now + max_skew
-
-
-@functools.lru_cache(maxsize=8)
-def _tolerance(max_age: int, max_skew: int) -> tuple[timedelta, timedelta]:
-    return timedelta(seconds=max_age), timedelta(seconds=max_skew)
-
-
 def signed_timestamp_ok(timestamp: datetime) -> bool:
     """Whether a request's signed timestamp (Mailgun, SendGrid, SNS) is inside the window."""
-    return _within_window(timestamp, timezone.now())
+    return timestamp in tolerance_window()
