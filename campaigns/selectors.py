@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import NamedTuple
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from campaigns.models import Message
@@ -75,8 +77,7 @@ def message_match_many(
     recipient's most recent message within RECENT_MATCH_WINDOW. Returns MessageRefs (the ids
     a recorded event links to), not Message instances.
     """
-    # Plain rows, not model instances: a webhook batch matches a thousand messages at once.
-    messages = Message.objects.values_list(*MessageRef._fields).order_by()
+    messages = _message_refs()
     results: list[MessageRef | None] = [None] * len(lookups)
     pks = {pk for token_pk, claimed_pk, _, _ in lookups for pk in (token_pk, claimed_pk) if pk is not None}
     by_pk = {row[0]: MessageRef(*row) for row in messages.filter(AnyOf("pk", pks))} if pks else {}
@@ -105,6 +106,14 @@ def message_match_many(
             if results[i] is None and email:
                 results[i] = latest.get(normalize_email(email))
     return results
+
+
+@functools.cache
+def _message_refs() -> QuerySet:
+    """Messages as MessageRef rows: plain rows, not model instances (a webhook batch matches a
+    thousand messages at once). Built once and only ever filtered (a filter is a new queryset):
+    setting up a values() query costs more than the lookup of a one-event post."""
+    return Message.objects.values_list(*MessageRef._fields).order_by()
 
 
 def _toggle_brackets(esp_id: str) -> str:
