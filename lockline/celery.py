@@ -2,7 +2,7 @@
 import os
 
 from celery import Celery
-from celery.signals import setup_logging, task_postrun, task_prerun
+from celery.signals import setup_logging, task_postrun, task_prerun, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lockline.settings")
 
@@ -38,3 +38,12 @@ def _db_connections_recycle(task=None, **kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@worker_process_init.connect
+def _freeze_startup_heap(**kwargs) -> None:
+    """A pool process starts with the whole loaded app: keep it out of full collections
+    (see lockline.heap)."""
+    from lockline.heap import freeze_startup_heap
+
+    freeze_startup_heap()
