@@ -22,18 +22,24 @@ class BounceCategory(models.TextChoices):
     UNSUBSCRIBE = "unsubscribe", "Unsubscribe"  # the recipient opted out: suppress at once
 
 
-# Why the event tables' ``campaign`` and ``prompt_version`` have no database foreign keys.
+# Why the event tables' ``lead``, ``campaign`` and ``prompt_version`` have no database foreign keys.
 #
-# They are denormalised copies of the linked message's own ``campaign_id`` and
-# ``prompt_version_id``, kept so analytics can use an index per campaign and per prompt version.
-# Every writer (bounce_event_build, the webhook engagement rows, seed_history) copies them from
-# the message in the same transaction. The message's key is checked (``message`` keeps its
-# database foreign key, checked at commit, which locks the message row); the message's own
-# campaign and prompt version are PROTECTed keys that never change. So a copy names an existing
-# row whenever the event is written, and checking it again costs a 1,000-event webhook batch
-# about 1,600 of its 3,300 row-by-row key checks (measured: 20-30 ms of PostgreSQL time per
-# batch; see bench/README.md). Deleting through Django (the admin, services) still applies
-# ``on_delete=SET_NULL`` to them; tests/test_models.py checks that.
+# ``campaign`` and ``prompt_version`` are denormalised copies of the linked message's own, kept
+# so analytics can use an index per campaign and per prompt version, and ``lead`` is the
+# message's lead whenever there is a message. Every writer (bounce_event_build, the webhook
+# engagement rows, seed_history) copies them from the message in the same transaction. The
+# message's key is checked (``message`` keeps its database foreign key, checked at commit,
+# which locks the message row), and the message's own lead, campaign and prompt version are
+# PROTECTed keys that never change. So a copy names an existing row whenever the event is
+# written, and checking each copy again cost a 1,000-event webhook batch 2,400 of its 3,300
+# row-by-row key checks (see bench/README.md).
+#
+# A row without a message names a lead found by its address. The writers hold that lead with
+# the key check's own lock (FOR KEY SHARE, ``bounces.services.lead_ids_for_link``) until the
+# row is committed, and a trigger on the leads table (migration 0006) clears ``lead`` on the
+# rows of a deleted lead, as ON DELETE SET NULL would, whoever deletes it. Deleting through
+# Django (the admin, services) applies ``on_delete=SET_NULL`` as well; tests/test_models.py
+# checks both.
 
 
 class BounceEvent(models.Model):
@@ -43,7 +49,11 @@ class BounceEvent(models.Model):
 
     Category = BounceCategory
 
-    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="bounce_events")
+    # No database foreign key (see the note above this class); indexed.
+    lead = models.ForeignKey(
+        "leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="bounce_events",
+        db_constraint=False,
+    )
     message = models.ForeignKey(
         "campaigns.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="bounce_events"
     )
@@ -228,7 +238,11 @@ class EngagementEvent(models.Model):
 
     EventType = EngagementEventType
 
-    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="engagement_events")
+    # As on BounceEvent: no database foreign key (see the note above it); indexed.
+    lead = models.ForeignKey(
+        "leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="engagement_events",
+        db_constraint=False,
+    )
     message = models.ForeignKey(
         "campaigns.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="engagement_events"
     )

@@ -220,12 +220,6 @@ def bounce_record_many(*, events: list[BounceEvent]) -> list[BounceRecordResult]
     """
     if not events:
         return []
-    unlinked = {e.email for e in events if e.lead_id is None}
-    if unlinked:
-        leads = {lead.email: lead for lead in leads_by_email(unlinked).only("id", "email")}
-        for e in events:
-            if e.lead_id is None and e.email in leads:
-                e.lead_id = leads[e.email].pk
     first_by_key: dict[str, BounceEvent] = {}
     for e in events:
         first_by_key.setdefault(e.dedupe_key, e)
@@ -236,6 +230,17 @@ def bounce_record_many(*, events: list[BounceEvent]) -> list[BounceRecordResult]
     # back the caller's whole transaction anyway, and two savepoint round trips per call
     # would double the queries of a one-event webhook post.
     with transaction.atomic(savepoint=False):
+        # A row with a message names the message's lead; one without names a lead (found by
+        # address, or as given) only while holding it (see lead_ids_for_link).
+        unlinked = [e for e in events if e.message_id is None]
+        if unlinked:
+            by_email, existing = lead_ids_for_link(emails=[e.email for e in unlinked if e.lead_id is None],
+                                                   ids=[e.lead_id for e in unlinked if e.lead_id is not None])
+            for e in unlinked:
+                if e.lead_id is None:
+                    e.lead_id = by_email.get(e.email)
+                elif e.lead_id not in existing:
+                    e.lead_id = None  # deleted meanwhile
         # Insert first and let the unique keys decide (no check-then-insert race): concurrent
         # deliveries of one event wait on the unique index, and only one of them inserts.
         inserted = dict(
@@ -304,6 +309,34 @@ def leads_by_email(emails) -> QuerySet[Lead]:
     """Leads with these (normalised) addresses: stored lower-case, found through the unique
     index on ``email``."""
     return Lead.objects.filter(AnyOf("email", emails))
+
+
+def lead_ids_for_link(*, emails=(), ids=()) -> tuple[dict[str, int], set[int]]:
+    """The leads that event rows without a message are about to name, held until the
+    transaction ends: ``({address: lead id}, {lead id})`` for those of the given addresses and
+    ids that exist. Call inside the transaction that writes the rows.
+
+    The event tables' ``lead`` has no database foreign key (see the note in bounces/models.py).
+    A row with a message names that message's lead, and the message's checked key vouches for
+    it; a row without one relies on this lock (FOR KEY SHARE, the lock the key check takes:
+    updates of the lead go on, a deletion waits for the commit and then, through the trigger
+    of migration bounces.0006, clears the rows that name it).
+    """
+    emails, ids = sorted(set(emails)), sorted(set(ids))
+    if not (emails or ids):
+        return {}, set()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # In id order: two transactions locking overlapping leads take them in one order.
+            cursor.execute(
+                f"SELECT l.email, l.id FROM {Lead._meta.db_table} AS l WHERE {pg_any('l.email', 'varchar')} "
+                f"OR {pg_any('l.id', 'bigint')} ORDER BY l.id FOR KEY SHARE",
+                [pg_array(emails), pg_array(ids)],
+            )
+            rows = cursor.fetchall()
+    else:  # SQLite (make run): one writer at a time
+        rows = list(Lead.objects.filter(Q(email__in=emails) | Q(pk__in=ids)).values_list("email", "id"))
+    return {email: pk for email, pk in rows}, {pk for _, pk in rows}
 
 
 def lead_delivered_update(delivered: dict[int, datetime]) -> None:

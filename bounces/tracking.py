@@ -22,7 +22,7 @@ from django.utils import timezone
 from bounces.bulk import insert_ignoring_conflicts, insert_rows
 from bounces.esp.normalize import BOUNCE, ENGAGEMENT, FLAG, STALE, TrackingDraft, Window, tolerance_window, tracking_draft
 from bounces.models import BounceSource, EngagementEvent, FlaggedWebhookEvent
-from bounces.services import bounce_event_build, bounce_record_many, lead_delivered_update, leads_by_email
+from bounces.services import bounce_event_build, bounce_record_many, lead_delivered_update, lead_ids_for_link
 from campaigns.selectors import message_match_many
 
 logger = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ def _engagement_record(engaged: list[TrackingDraft], message_of: dict) -> int:
     if not engaged:
         return 0
     unmatched = {d.email for d in engaged if message_of[id(d)] is None}
-    lead_ids = dict(leads_by_email(unmatched).values_list("email", "id")) if unmatched else {}
+    lead_ids, _ = lead_ids_for_link(emails=unmatched)
     now = timezone.now()
     rows: dict[str, tuple] = {}
     for d in engaged:
