@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "11"))
 BATCH = 1000
 SINGLES = 200
 SECRET = "bench:fake-webhook-secret"  # a benchmark's own credentials, never deployed
