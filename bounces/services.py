@@ -170,7 +170,7 @@ def bounce_record(
     return bounce_record_many(events=[event])[0]
 
 
-def bounce_event_build(*, message: Message | None = None, lead: Lead | None = None, **fields) -> BounceEvent:
+def bounce_event_build(*, message: Message | None = None, **fields) -> BounceEvent:
     """An unsaved BounceEvent linked to the message's lead, campaign and prompt version.
 
     Values are clipped to their column sizes (what an ESP or a server sends is not ours to
@@ -179,7 +179,7 @@ def bounce_event_build(*, message: Message | None = None, lead: Lead | None = No
     email = normalize_email(fields.pop("email"))
     values = {
         # Ids, not instances: a message loaded without its relations must not cost a query.
-        "lead_id": message.lead_id if message else (lead.pk if lead else None),
+        "lead_id": message.lead_id if message else None,
         "message_id": message.pk if message else None,
         "campaign_id": message.campaign_id if message else None,
         "prompt_version_id": message.prompt_version_id if message else None,
@@ -230,17 +230,13 @@ def bounce_record_many(*, events: list[BounceEvent]) -> list[BounceRecordResult]
     # back the caller's whole transaction anyway, and two savepoint round trips per call
     # would double the queries of a one-event webhook post.
     with transaction.atomic(savepoint=False):
-        # A row with a message names the message's lead; one without names a lead (found by
-        # address, or as given) only while holding it (see lead_ids_for_link).
+        # A row with a message names the message's lead; one without names the lead with its
+        # address, held until commit (see lead_ids_for_link).
         unlinked = [e for e in events if e.message_id is None]
         if unlinked:
-            by_email, existing = lead_ids_for_link(emails=[e.email for e in unlinked if e.lead_id is None],
-                                                   ids=[e.lead_id for e in unlinked if e.lead_id is not None])
+            lead_ids = lead_ids_for_link(emails=[e.email for e in unlinked])
             for e in unlinked:
-                if e.lead_id is None:
-                    e.lead_id = by_email.get(e.email)
-                elif e.lead_id not in existing:
-                    e.lead_id = None  # deleted meanwhile
+                e.lead_id = lead_ids.get(e.email)
         # Insert first and let the unique keys decide (no check-then-insert race): concurrent
         # deliveries of one event wait on the unique index, and only one of them inserts.
         inserted = dict(
@@ -311,10 +307,9 @@ def leads_by_email(emails) -> QuerySet[Lead]:
     return Lead.objects.filter(AnyOf("email", emails))
 
 
-def lead_ids_for_link(*, emails=(), ids=()) -> tuple[dict[str, int], set[int]]:
-    """The leads that event rows without a message are about to name, held until the
-    transaction ends: ``({address: lead id}, {lead id})`` for those of the given addresses and
-    ids that exist. Call inside the transaction that writes the rows.
+def lead_ids_for_link(*, emails) -> dict[str, int]:
+    """``{address: lead id}`` for the leads that event rows without a message are about to
+    name, held until the transaction ends. Call inside the transaction that writes the rows.
 
     The event tables' ``lead`` has no database foreign key (see the note in bounces/models.py).
     A row with a message names that message's lead, and the message's checked key vouches for
@@ -322,21 +317,19 @@ def lead_ids_for_link(*, emails=(), ids=()) -> tuple[dict[str, int], set[int]]:
     updates of the lead go on, a deletion waits for the commit and then, through the trigger
     of migration bounces.0006, clears the rows that name it).
     """
-    emails, ids = sorted(set(emails)), sorted(set(ids))
-    if not (emails or ids):
-        return {}, set()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            # In id order: two transactions locking overlapping leads take them in one order.
-            cursor.execute(
-                f"SELECT l.email, l.id FROM {Lead._meta.db_table} AS l WHERE {pg_any('l.email', 'varchar')} "
-                f"OR {pg_any('l.id', 'bigint')} ORDER BY l.id FOR KEY SHARE",
-                [pg_array(emails), pg_array(ids)],
-            )
-            rows = cursor.fetchall()
-    else:  # SQLite (make run): one writer at a time
-        rows = list(Lead.objects.filter(Q(email__in=emails) | Q(pk__in=ids)).values_list("email", "id"))
-    return {email: pk for email, pk in rows}, {pk for _, pk in rows}
+    emails = sorted(set(emails))
+    if not emails:
+        return {}
+    leads = leads_by_email(emails).order_by("pk").values_list("email", "id")
+    if connection.vendor != "postgresql":  # SQLite (make run): one writer at a time
+        return dict(leads)
+    # Django cannot ask for FOR KEY SHARE (its select_for_update takes FOR [NO KEY] UPDATE, which
+    # would also hold up updates of the lead): the same query, with the clause added. In id
+    # order, so two transactions locking overlapping leads take them in one order.
+    sql, params = leads.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} FOR KEY SHARE", params)
+        return dict(cursor.fetchall())
 
 
 def lead_delivered_update(delivered: dict[int, datetime]) -> None:

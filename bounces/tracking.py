@@ -123,7 +123,7 @@ def _engagement_record(engaged: list[TrackingDraft], message_of: dict) -> int:
     if not engaged:
         return 0
     unmatched = {d.email for d in engaged if message_of[id(d)] is None}
-    lead_ids, _ = lead_ids_for_link(emails=unmatched)
+    lead_ids = lead_ids_for_link(emails=unmatched)
     now = timezone.now()
     rows: dict[str, tuple] = {}
     for d in engaged:
