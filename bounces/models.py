@@ -38,8 +38,8 @@ class BounceCategory(models.TextChoices):
 # the key check's own lock (FOR KEY SHARE, ``bounces.services.lead_ids_for_link``) until the
 # row is committed, and a trigger on the leads table (migration 0006) clears ``lead`` on the
 # rows of a deleted lead, as ON DELETE SET NULL would, whoever deletes it. Deleting through
-# Django (the admin, services) applies ``on_delete=SET_NULL`` as well; tests/test_models.py
-# checks both.
+# Django (the admin, services) applies ``on_delete=SET_NULL`` as well. tests/test_models.py
+# checks the copies, tests/test_event_lead_links.py the lead.
 
 
 class BounceEvent(models.Model):

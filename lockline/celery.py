@@ -4,6 +4,8 @@ import os
 from celery import Celery
 from celery.signals import setup_logging, task_postrun, task_prerun, worker_process_init
 
+from lockline.heap import freeze_startup_heap
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lockline.settings")
 
 app = Celery("lockline")
@@ -44,6 +46,4 @@ def _db_connections_recycle(task=None, **kwargs) -> None:
 def _freeze_startup_heap(**kwargs) -> None:
     """A pool process starts with the whole loaded app: keep it out of full collections
     (see lockline.heap)."""
-    from lockline.heap import freeze_startup_heap
-
     freeze_startup_heap()

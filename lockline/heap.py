@@ -17,8 +17,7 @@ from __future__ import annotations
 import gc
 
 
-def freeze_startup_heap() -> int:
-    """Collect once, then freeze every object left; returns how many are frozen."""
+def freeze_startup_heap() -> None:
+    """Collect once, then freeze every object left."""
     gc.collect()
     gc.freeze()
-    return gc.get_freeze_count()
