@@ -14,14 +14,14 @@ from tests.factories import LeadFactory, MessageFactory
 
 def dangling_links() -> list[tuple[str, int]]:
     """(table, lead id) of every event row naming a lead that does not exist."""
+    found = []
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 'bounce', lead_id FROM bounces_bounceevent e WHERE lead_id IS NOT NULL "
-            "AND NOT EXISTS (SELECT 1 FROM leads_lead l WHERE l.id = e.lead_id) UNION ALL "
-            "SELECT 'engagement', lead_id FROM bounces_engagementevent e WHERE lead_id IS NOT NULL "
-            "AND NOT EXISTS (SELECT 1 FROM leads_lead l WHERE l.id = e.lead_id)"
-        )
-        return cursor.fetchall()
+        for model in (BounceEvent, EngagementEvent):
+            table = model._meta.db_table
+            cursor.execute(f"SELECT %s, lead_id FROM {table} e WHERE lead_id IS NOT NULL "
+                           "AND NOT EXISTS (SELECT 1 FROM leads_lead l WHERE l.id = e.lead_id)", [table])
+            found.extend(cursor.fetchall())
+    return found
 
 
 @pytest.mark.django_db
