@@ -204,3 +204,11 @@ def test_an_event_type_nobody_knows_is_flagged_not_lost(client):
     flagged = FlaggedWebhookEvent.objects.get()
     assert "brand_new_event" in flagged.problem and "brand_new_event" in flagged.raw
     assert not BounceEvent.objects.exists()
+
+
+def test_a_recipient_without_a_local_part_or_domain_is_flagged_not_stored(client):
+    # recipients as a string, not a list: Anymail makes one event per character, one of them "@".
+    delivery = ses_event("Delivery", delivery={"recipients": "recipient@example.com", "smtpResponse": "250 ok"})
+    assert post_sns(client, sns_envelope(delivery)).status_code == 200
+    assert not EngagementEvent.objects.exists()
+    assert "no usable recipient" in FlaggedWebhookEvent.objects.get().problem

@@ -9,8 +9,8 @@ from django.test import Client
 from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent, Suppression
 from tests.factories import LeadFactory
 from tests.webhook_support import (
-    brevo_event, esp_settings, mailgun_failed, mailjet_bounce, post, post_sns, postmark_bounce, sendgrid_batch,
-    sendgrid_event, ses_bounce, sns_envelope,
+    brevo_event, esp_settings, mailgun_failed, mailjet_bounce, now_epoch, post, post_sns, postmark_bounce,
+    resend_bounce, resend_headers, sendgrid_batch, sendgrid_event, ses_bounce, sns_envelope, sparkpost_bounce,
 )
 
 pytestmark = [pytest.mark.usefixtures("esp_settings")]
@@ -44,6 +44,60 @@ def test_sendgrid_retries_with_new_sg_event_ids_are_still_one_event(client):
     body[0]["sg_event_id"] = "a-different-id-on-retry"
     post(client, "/anymail/sendgrid/tracking/", body)
     assert counts() == (1, 0, 1)
+
+
+@pytest.mark.django_db
+def test_a_resend_event_replayed_under_a_new_svix_id_is_still_one_event(client):
+    body = json.dumps(resend_bounce("gone@example.com"))
+    for _ in range(2):  # a new svix-id each time, as a resend from Resend's dashboard has
+        assert post(client, "/anymail/resend/tracking/", body, **resend_headers(body)).status_code == 200
+    assert counts() == (1, 0, 1)
+
+
+@pytest.mark.django_db
+def test_events_of_different_types_sharing_an_esp_event_id_are_each_recorded(client):
+    # SparkPost's documented samples give every event type the same event_id and recipient.
+    (bounce, _ping) = sparkpost_bounce("shared@example.com", event_id="92356927693813856")
+    complaint = json.loads(json.dumps(bounce))
+    complaint["msys"]["message_event"].update(type="spam_complaint", fbtype="abuse")
+    click = {"msys": {"track_event": {**bounce["msys"]["message_event"], "type": "click",
+                                      "target_link_url": "https://lockline.test/offer"}}}
+    batch = [bounce, complaint, click]
+    assert post(client, "/anymail/sparkpost/tracking/", batch).status_code == 200
+    assert sorted(BounceEvent.objects.values_list("category", flat=True)) == ["complaint", "hard"]
+    assert list(EngagementEvent.objects.values_list("event_type", flat=True)) == ["clicked"]
+    assert post(client, "/anymail/sparkpost/tracking/", batch).status_code == 200
+    assert counts() == (2, 1, 1)
+
+
+@pytest.mark.django_db
+def test_two_clicks_on_different_links_in_the_same_second_are_two_events(client):
+    ts = now_epoch()
+    clicks = [sendgrid_event("reader@example.com", event="click", url=url, timestamp=ts)
+              for url in ("https://lockline.test/a", "https://lockline.test/b")]
+    assert post(client, "/anymail/sendgrid/tracking/", clicks).status_code == 200
+    for click in clicks:
+        click["sg_event_id"] = "changed-on-retry"  # SendGrid's ids are not trusted
+    assert post(client, "/anymail/sendgrid/tracking/", clicks).status_code == 200
+    assert sorted(EngagementEvent.objects.values_list("click_url", flat=True)) == [
+        "https://lockline.test/a", "https://lockline.test/b"]
+
+
+@pytest.mark.django_db
+def test_events_told_apart_only_by_an_esp_internal_id_or_campaign_are_each_recorded(client):
+    ts = now_epoch()
+    # Mailjet's grouped events may carry only mj_message_id; Brevo's marketing events only camp_id.
+    sends = [{"event": "sent", "time": ts, "email": "twice@example.com", "mj_message_id": mj_id, "mj_campaign_id": 7}
+             for mj_id in ("188000000000000172", "188000000000000684")]
+    opens = [{"event": "opened", "email": "twice@example.com", "camp_id": camp, "ts_event": ts,
+              "date_event": "2026-11-28 10:00:00"} for camp in (41, 42)]
+    for path, events in (("/anymail/mailjet/tracking/", sends), ("/anymail/brevo/tracking/", opens)):
+        bodies = [events] if path.startswith("/anymail/mailjet") else events
+        for _ in range(2):  # and a redelivery changes nothing
+            for body in bodies:
+                assert post(client, path, body).status_code == 200, path
+    assert sorted(EngagementEvent.objects.values_list("esp_name", "event_type")) == [
+        ("Brevo", "opened"), ("Brevo", "opened"), ("Mailjet", "delivered"), ("Mailjet", "delivered")]
 
 
 @pytest.mark.django_db

@@ -130,7 +130,8 @@ def _draft(event, esp_name: str, window: Window) -> TrackingDraft:
         return flag_draft(esp_name=esp_name, problem=f"unknown event type {verdict.label!r}", raw=raw,
                           esp_event_type=verdict.label)
     email = normalize_email(event.recipient if isinstance(event.recipient, str) else "")
-    if "@" not in email or len(email) > 254 or not email.isprintable() or " " in email or storable_text(email) != email:
+    local, _, domain = email.rpartition("@")
+    if not (local and domain) or len(email) > 254 or not email.isprintable() or " " in email or storable_text(email) != email:
         return flag_draft(esp_name=esp_name, problem=f"no usable recipient ({event.recipient!r:.100})", raw=raw,
                           esp_event_type=verdict.label)
     timestamp = event.timestamp if isinstance(event.timestamp, datetime) else None
@@ -145,7 +146,9 @@ def _draft(event, esp_name: str, window: Window) -> TrackingDraft:
         email=email,
         occurred_at=timestamp or window.now,
         remote_mta=verdict.remote_mta[:255],
-        esp_event_id=(verdict.event_id or None) and storable_text(f"{verdict.event_id}:{email}"[:255]),
+        # The ESP's id names the event for this recipient (SES covers several in one notification)
+        # and this type: ids are not unique across types in every ESP's documented samples.
+        esp_event_id=(verdict.event_id or None) and storable_text(f"{verdict.event_id}:{verdict.label}:{email}"[:255]),
         esp_message_id=esp_message_id,
         raw=raw,
     )
@@ -162,14 +165,15 @@ def _draft(event, esp_name: str, window: Window) -> TrackingDraft:
         draft.esp_category = verdict.kind
         draft.category, draft.reason = _category(verdict.kind, draft.status, draft.smtp_code)
     # The ESP's label (not our category) goes into the key: a change of our classification
-    # between two deliveries of one event must not make it two events.
+    # between two deliveries of one event must not make it two events. Without an event id,
+    # two clicks on different links, or two campaigns' opens, in the same second are two events.
     draft.dedupe_key = bounce_dedupe_key(
         source="webhook",
         esp_name=esp_name,
         esp_event_id=draft.esp_event_id,
         email=email,
         category=f"{draft.kind}:{verdict.label}",
-        message_ref=esp_message_id,
+        message_ref=" ".join(part for part in (esp_message_id, verdict.reference, draft.click_url) if part),
         status=draft.status,
         occurred_at=timestamp,
     )

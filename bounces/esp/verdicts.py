@@ -30,6 +30,9 @@ class EspVerdict:
     diagnostic: str = ""
     remote_mta: str = ""
     event_id: str | None = None  # the ESP's id for this event, only where stable across retries
+    # Without a stable id, what else tells two events apart when their recipient, type, message
+    # id and timestamp are alike (a campaign id, an ESP-internal message id).
+    reference: str = ""
 
 
 def _dig(value, *keys):
@@ -301,7 +304,10 @@ def brevo(event) -> EspVerdict:
         "request": IGNORE,
         "list_addition": IGNORE,
     }.get(name, UNKNOWN)
-    return EspVerdict(label=name, kind=kind, diagnostic=_text(raw.get("reason")))
+    # Marketing-campaign events carry no message id and no ts_epoch: the campaign and the
+    # event's own time tell them apart.
+    reference = "" if raw.get("message-id") else f"{_text(raw.get('camp_id'))}/{_text(raw.get('ts_event') or raw.get('date_event'))}"
+    return EspVerdict(label=name, kind=kind, diagnostic=_text(raw.get("reason")), reference=reference.strip("/"))
 
 
 def mailjet(event) -> EspVerdict:
@@ -320,7 +326,9 @@ def mailjet(event) -> EspVerdict:
     else:
         kind = {"spam": Category.COMPLAINT, "unsub": Category.UNSUBSCRIBE, "sent": Engagement.DELIVERED,
                 "open": Engagement.OPENED, "click": Engagement.CLICKED}.get(name, UNKNOWN)
-    return EspVerdict(label=label, kind=kind, diagnostic=_text(raw.get("smtp_reply")))
+    # Grouped events may carry only Mailjet's internal mj_message_id, not the MessageID.
+    return EspVerdict(label=label, kind=kind, diagnostic=_text(raw.get("smtp_reply")),
+                      reference="" if raw.get("MessageID") else _text(raw.get("mj_message_id")))
 
 
 _SPARKPOST_CLASSES = {
@@ -363,14 +371,15 @@ def sparkpost(event) -> EspVerdict:
 def resend(event) -> EspVerdict:
     raw = event.esp_event
     name = _text(raw.get("type"))
-    # event_id is the svix-id header: Svix keeps it across retries.
-    common = dict(event_id=_text(event.event_id) or None)
+    # No event id: the svix-id header is kept across Svix's own retries, but it names a
+    # delivery, not the event: the same event posted under another svix-id would count twice.
+    # The digest of the event (its email id, type and created_at) is the same every time.
     if name == "email.bounced":
         bounce = _dig(raw, "data", "bounce") or {}
         bounce_type = _text(bounce.get("type"))
         return EspVerdict(label=f"bounced/{bounce_type}/{_text(bounce.get('subType'))}",
                           kind={"Permanent": Category.HARD}.get(bounce_type, Category.SOFT),
-                          diagnostic=_text(bounce.get("message")), **common)
+                          diagnostic=_text(bounce.get("message")))
     kind = {
         "email.delivery_delayed": Category.TRANSIENT,
         "email.failed": Category.TRANSIENT,
@@ -381,7 +390,7 @@ def resend(event) -> EspVerdict:
         "email.sent": IGNORE,
         "email.scheduled": IGNORE,
     }.get(name, UNKNOWN)
-    return EspVerdict(label=name, kind=kind, **common)
+    return EspVerdict(label=name, kind=kind)
 
 
 def mailersend(event) -> EspVerdict:
