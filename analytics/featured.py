@@ -7,6 +7,11 @@ The rule (weights are settings, see README):
     weight: opened LOCKLINE_FEATURED_WEIGHT_OPEN, clicked ..._CLICK, replied ..._REPLY,
             delivered 0 (a delivery shows the address works, not that anyone is interested)
 
+Each kind of engagement counts once per message (its latest event): ESPs report one open twice
+(SparkPost's initial_open beside open, Brevo's unique_opened beside opened, MailerSend's
+opened_unique beside opened), and repeated opens of one message are mostly image proxies and
+forwards. Opening three messages is interest; opening one three times is not three times more.
+
 A lead is featured when its score reaches LOCKLINE_FEATURED_MIN_SCORE, it is active, it has no
 active suppression and its address never hard-bounced (a content refusal is not held against it). Featured leads carry the ``featured`` tag and a
 ``featured_at`` time; a lead that stops qualifying loses both. Scores are computed and written in
@@ -73,8 +78,18 @@ def lead_feature_all(*, at: datetime | None = None) -> FeatureResult:
     """Recompute every lead's engagement score and the ``featured`` tag (the nightly beat task)."""
     at = at or timezone.now()
     window_start = at - timedelta(days=settings.LOCKLINE_FEATURED_WINDOW_DAYS)
+    in_window = Q(occurred_at__gte=window_start, occurred_at__lte=at)
+    # A later event of the same kind for the same message (ties broken by id). Events with no
+    # message never match (NULL = NULL is not true) and each counts on its own.
+    superseded = EngagementEvent.objects.filter(
+        in_window,
+        Q(occurred_at__gt=OuterRef("occurred_at")) | Q(occurred_at=OuterRef("occurred_at"), pk__gt=OuterRef("pk")),
+        message=OuterRef("message"),
+        event_type=OuterRef("event_type"),
+    )
     scores = (
-        EngagementEvent.objects.filter(lead=OuterRef("pk"), occurred_at__gte=window_start, occurred_at__lte=at)
+        EngagementEvent.objects.filter(in_window, lead=OuterRef("pk"))
+        .exclude(Exists(superseded))
         .values("lead")
         .annotate(score=Sum(_score_expression(at)))
         .values("score")

@@ -95,3 +95,23 @@ def test_the_admin_lists_featured_leads_first(leads, staff_client):
     assert emails[:3] == ["refused@example.com", "replier@example.com", "recent@example.com"]  # by score
     only = staff_client.get(reverse("admin:leads_lead_changelist"), {"featured": "yes"})
     assert len(only.context["cl"].result_list) == 3
+
+
+@freeze_time(NOW)
+def test_each_kind_of_engagement_counts_once_per_message():
+    """SparkPost reports one open as initial_open and open, Brevo as unique_opened and opened:
+    the lead opened the message once. Opening two messages is two opens."""
+    from tests.factories import MessageFactory
+
+    twice_reported = MessageFactory()
+    for label, days_ago in (("initial_open", 2), ("open", 2), ("open", 20)):
+        EngagementEventFactory(message=twice_reported, event_type="opened", esp_event_type=label,
+                               occurred_at=NOW - timedelta(days=days_ago))
+    EngagementEventFactory(message=twice_reported, event_type="clicked", occurred_at=NOW - timedelta(days=20))
+    reader = LeadFactory(email="reader@example.com")
+    for _ in range(2):
+        EngagementEventFactory(message=MessageFactory(lead=reader, to_email=reader.email), event_type="opened",
+                               occurred_at=NOW - timedelta(days=20))
+    lead_feature_all()
+    assert Lead.objects.get(pk=twice_reported.lead_id).engagement_score == 1 * 2 + 3  # the latest open is recent
+    assert Lead.objects.get(pk=reader.pk).engagement_score == 2
