@@ -20,7 +20,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from bounces.bulk import insert_ignoring_conflicts, insert_rows
-from bounces.esp.normalize import BOUNCE, ENGAGEMENT, FLAG, STALE, TrackingDraft, Window, tolerance_window, tracking_draft
+from bounces.esp.normalize import (
+    BOUNCE, ENGAGEMENT, FLAG, STALE, TrackingDraft, UnreadableEvent, Window, tolerance_window, tracking_draft,
+)
 from bounces.models import BounceSource, EngagementEvent, FlaggedWebhookEvent
 from bounces.services import bounce_event_build, bounce_record_many, lead_delivered_update, lead_ids_for_link
 from campaigns.selectors import message_match_many
@@ -67,6 +69,13 @@ def tracking_event_receive(*, event, esp_name: str) -> None:
         drafts.append(tracking_draft(event=event, esp_name=esp_name, window=window))
     else:
         tracking_events_record(drafts=[tracking_draft(event=event, esp_name=esp_name)])
+
+
+def tracking_event_flag(*, esp_name: str, esp_event, exc: BaseException) -> UnreadableEvent:
+    """The stand-in for one event the ESP's parser raised on: the receiver stores it in
+    FlaggedWebhookEvent with the raw event and the reason, and the rest of its batch is recorded."""
+    logger.warning("webhook event unreadable, flagged: esp=%s problem=%r", esp_name, exc)
+    return UnreadableEvent(esp_event=esp_event, problem=f"unreadable event: {type(exc).__name__}: {exc}"[:2000])
 
 
 def tracking_events_record(*, drafts: list[TrackingDraft]) -> TrackingSummary:

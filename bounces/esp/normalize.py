@@ -13,6 +13,7 @@ from json.encoder import c_make_encoder, encode_basestring_ascii
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from anymail.signals import AnymailTrackingEvent, EventType
 from django.conf import settings
 from django.utils import timezone
 
@@ -105,8 +106,18 @@ def tolerance_window(now: datetime | None = None) -> Window:
                   latest=now + timedelta(seconds=settings.LOCKLINE_WEBHOOK_MAX_SKEW))
 
 
+class UnreadableEvent(AnymailTrackingEvent):
+    """Stands in a batch for one ESP event that Anymail could not convert; becomes a FLAG draft."""
+
+    def __init__(self, *, esp_event, problem: str):
+        super().__init__(event_type=EventType.UNKNOWN, esp_event=esp_event)
+        self.problem = problem
+
+
 def tracking_draft(*, event, esp_name: str, window: Window | None = None) -> TrackingDraft:
     """Classify one event. Never raises: anything it cannot use comes back as a FLAG draft."""
+    if isinstance(event, UnreadableEvent):
+        return flag_draft(esp_name=esp_name, problem=event.problem, raw=raw_text(event.esp_event))
     try:
         return _draft(event, esp_name, window or tolerance_window())
     except Exception as exc:  # noqa: BLE001 - a receiver that raises makes Anymail answer 500

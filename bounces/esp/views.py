@@ -8,7 +8,9 @@ Anymail's standard URL (``/anymail/<esp>/tracking/``). The mixin:
 2. checks basic auth (WEBHOOK_SECRET) before anything else, then the ESP's signature;
 3. turns what Anymail cannot parse (malformed JSON, wrong shapes) into a 400 with the reason
    instead of a 500, keeping the body in FlaggedWebhookEvent when the request authenticated;
-4. collects the events Anymail signals and records them with one call of
+4. wraps Anymail's per-event conversion, so that one event of the wrong shape in a batch is
+   flagged alone (``tracking_event_flag``) and the rest of the batch is recorded;
+5. collects the events Anymail signals and records them with one call of
    ``tracking_events_record``; a database failure there propagates (5xx: the ESP retries).
 """
 from __future__ import annotations
@@ -39,8 +41,8 @@ from django.http import HttpResponse
 from django.http.multipartparser import MultiPartParserError
 
 from bounces.esp import sns
-from bounces.esp.normalize import flag_draft, signed_timestamp_ok
-from bounces.tracking import tracking_collect, tracking_events_record
+from bounces.esp.normalize import UnreadableEvent, flag_draft, signed_timestamp_ok
+from bounces.tracking import tracking_collect, tracking_event_flag, tracking_events_record
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,10 @@ _BAD_INPUT = (
     ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError, OverflowError,
     RecursionError, AnymailError, AnymailConfigurationError, MultiPartParserError,
 )
+
+# What one event's conversion may raise and still be flagged alone. A configuration error (an
+# inbound event posted to a tracking URL) stays a 400 for the whole request: the ESP shows it.
+_EVENT_BAD_INPUT = tuple(exc for exc in _BAD_INPUT if exc is not AnymailConfigurationError)
 
 
 def _answer(status: int, text: str) -> HttpResponse:
@@ -107,6 +113,34 @@ class BatchedTrackingMixin:
             f"ok: {summary.bounces} bounces, {summary.engagement} engagement, {summary.duplicates} duplicates, "
             f"{summary.ignored} ignored, {summary.flagged + summary.stale} flagged",
         )
+
+    # Per-event conversion. Anymail's parse_events converts every event of a batch before any is
+    # signalled, so one wrong-shaped event used to fail the whole request. These wrappers turn
+    # what one event raises into an UnreadableEvent (flagged with its raw event); anything not
+    # in _EVENT_BAD_INPUT (a database error, a configuration error) still propagates.
+
+    def esp_to_anymail_event(self, *args):
+        for arg in args:
+            if isinstance(arg, UnreadableEvent):  # SparkPost: unwrap_event already flagged it
+                return arg
+        try:
+            return super().esp_to_anymail_event(*args)
+        except _EVENT_BAD_INPUT as exc:
+            # SparkPost passes (event_class, event, raw_event); the others the ESP's event first.
+            raw = args[2] if isinstance(self, SparkPostTrackingWebhookView) else args[0]
+            return tracking_event_flag(esp_name=self.esp_name, esp_event=raw, exc=exc)
+
+    def esp_to_anymail_events(self, ses_event, sns_message):  # Amazon SES: one notification, many events
+        try:
+            return super().esp_to_anymail_events(ses_event, sns_message)
+        except _EVENT_BAD_INPUT as exc:
+            return [tracking_event_flag(esp_name=self.esp_name, esp_event=ses_event, exc=exc)]
+
+    def unwrap_event(self, raw_event):  # SparkPost: {"msys": {event_class: event}}
+        try:
+            return super().unwrap_event(raw_event)
+        except _EVENT_BAD_INPUT as exc:
+            return None, tracking_event_flag(esp_name=self.esp_name, esp_event=raw_event, exc=exc), raw_event
 
     def _flag_body(self, request, reason: str) -> None:
         """Keep an authenticated body that could not be parsed, for a human to look at."""

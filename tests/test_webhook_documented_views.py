@@ -1,0 +1,71 @@
+"""Documented payloads through the real endpoints: one unreadable event in a batch is flagged
+alone, and the shapes each ESP documents (or is seen to send) are recorded, not refused."""
+import json
+
+import pytest
+from django.test import Client
+
+from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent
+from tests.test_webhook_idempotency import failing_table
+from tests.webhook_support import (
+    esp_settings, post, post_sns, sendgrid_event, ses_event, sns_envelope, sparkpost_bounce,
+)
+
+pytestmark = [pytest.mark.usefixtures("esp_settings"), pytest.mark.django_db]
+assert esp_settings and failing_table
+
+
+def _sendgrid_batch_with_one_bad_event():
+    bad = sendgrid_event("bad@example.com", timestamp="2026-11-29T04:00:00Z")  # a string, not epoch seconds
+    return [sendgrid_event("gone@example.com", status="5.1.1", reason="550 5.1.1 unknown"), bad,
+            sendgrid_event("reader@example.com", event="open")]
+
+
+def test_one_wrong_shaped_sendgrid_event_is_flagged_alone_and_the_rest_of_the_batch_recorded(client):
+    response = post(client, "/anymail/sendgrid/tracking/", _sendgrid_batch_with_one_bad_event())
+    assert response.status_code == 200, response.content
+    assert list(BounceEvent.objects.values_list("email", flat=True)) == ["gone@example.com"]
+    assert list(EngagementEvent.objects.values_list("email", flat=True)) == ["reader@example.com"]
+    flagged = FlaggedWebhookEvent.objects.get()
+    assert flagged.problem.startswith("unreadable event: TypeError") and flagged.esp_name == "SendGrid"
+    assert json.loads(flagged.raw)["email"] == "bad@example.com"
+
+
+def test_a_sendgrid_event_without_its_event_field_is_flagged_alone(client):
+    bad = sendgrid_event("bad@example.com")
+    del bad["event"]
+    response = post(client, "/anymail/sendgrid/tracking/", [bad, sendgrid_event("gone@example.com", status="5.1.1")])
+    assert response.status_code == 200
+    assert BounceEvent.objects.get().email == "gone@example.com"
+    assert "KeyError" in FlaggedWebhookEvent.objects.get().problem
+
+
+def test_a_sparkpost_event_with_two_event_classes_is_flagged_alone(client):
+    (bounce, ping) = sparkpost_bounce("gone@example.com")
+    twice = {"msys": {"message_event": bounce["msys"]["message_event"], "track_event": {"type": "open"}}}
+    response = post(client, "/anymail/sparkpost/tracking/", [bounce, twice, ping])
+    assert response.status_code == 200, response.content
+    assert BounceEvent.objects.get().email == "gone@example.com"
+    flagged = FlaggedWebhookEvent.objects.get()
+    assert "multiple event classes" in flagged.problem and "track_event" in flagged.raw
+
+
+def test_an_ses_bounce_without_its_recipients_list_is_flagged_not_refused(client):
+    notification = ses_event("Bounce", bounce={"bounceType": "Permanent", "bounceSubType": "General"})
+    response = post_sns(client, sns_envelope(notification))
+    assert response.status_code == 200, response.content
+    flagged = FlaggedWebhookEvent.objects.get()
+    assert "KeyError" in flagged.problem and json.loads(flagged.raw)["eventType"] == "Bounce"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_failure_still_fails_a_batch_holding_an_unreadable_event(failing_table):
+    failing_table("bounces_bounceevent", "gone@example.com")
+    client = Client(raise_request_exception=False)
+    body = _sendgrid_batch_with_one_bad_event()
+    assert post(client, "/anymail/sendgrid/tracking/", body).status_code == 500  # the ESP retries
+    assert not (BounceEvent.objects.exists() or EngagementEvent.objects.exists()
+                or FlaggedWebhookEvent.objects.exists())
+    failing_table.disarm()
+    assert post(client, "/anymail/sendgrid/tracking/", body).status_code == 200
+    assert (BounceEvent.objects.count(), EngagementEvent.objects.count(), FlaggedWebhookEvent.objects.count()) == (1, 1, 1)
