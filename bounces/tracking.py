@@ -71,11 +71,12 @@ def tracking_event_receive(*, event, esp_name: str) -> None:
         tracking_events_record(drafts=[tracking_draft(event=event, esp_name=esp_name)])
 
 
-def tracking_event_flag(*, esp_name: str, esp_event, exc: BaseException) -> UnreadableEvent:
-    """The stand-in for one event the ESP's parser raised on: the receiver stores it in
-    FlaggedWebhookEvent with the raw event and the reason, and the rest of its batch is recorded."""
-    logger.warning("webhook event unreadable, flagged: esp=%s problem=%r", esp_name, exc)
-    return UnreadableEvent(esp_event=esp_event, problem=f"unreadable event: {type(exc).__name__}: {exc}"[:2000])
+def tracking_event_flag(*, esp_name: str, esp_event, problem: str, esp_event_type: str = "") -> UnreadableEvent:
+    """The stand-in for one ESP event that cannot be converted (its parser raised, or it is not an
+    email event): the receiver stores it in FlaggedWebhookEvent with the raw event and ``problem``,
+    and the rest of its batch is recorded."""
+    logger.warning("webhook event flagged: esp=%s problem=%r", esp_name, problem)
+    return UnreadableEvent(esp_event=esp_event, problem=problem[:2000], esp_event_type=esp_event_type)
 
 
 def tracking_events_record(*, drafts: list[TrackingDraft]) -> TrackingSummary:

@@ -8,7 +8,7 @@ from django.test import Client
 from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent
 from tests.test_webhook_idempotency import failing_table
 from tests.webhook_support import (
-    esp_settings, post, post_sns, sendgrid_event, ses_event, sns_envelope, sparkpost_bounce,
+    esp_settings, mailersend_signature, post, post_sns, sendgrid_event, ses_event, sns_envelope, sparkpost_bounce,
 )
 
 pytestmark = [pytest.mark.usefixtures("esp_settings"), pytest.mark.django_db]
@@ -69,3 +69,20 @@ def test_a_database_failure_still_fails_a_batch_holding_an_unreadable_event(fail
     failing_table.disarm()
     assert post(client, "/anymail/sendgrid/tracking/", body).status_code == 200
     assert (BounceEvent.objects.count(), EngagementEvent.objects.count(), FlaggedWebhookEvent.objects.count()) == (1, 1, 1)
+
+
+# --- MailerSend: only activity.* posts carry an email event (docs: "Webhooks") ----------------
+
+@pytest.mark.parametrize("body", [
+    {"type": "webhook.test", "message": "This is a ping test message"},  # sent when a webhook is saved
+    {"type": "sender_identity.verified", "created_at": "2026-11-29T04:00:00.000000Z",
+     "data": {"object": "sender_identity", "id": "7z3m5jgrogdpyo6n", "email": "sender@example.com"}},
+    {"type": "maintenance.start", "data": {"object": "maintenance", "type": "scheduled"}},
+])
+def test_a_mailersend_post_that_is_not_an_activity_event_is_flagged_with_its_type(client, body):
+    text = json.dumps(body)
+    response = post(client, "/anymail/mailersend/tracking/", text, HTTP_SIGNATURE=mailersend_signature(text))
+    assert response.status_code == 200, response.content
+    flagged = FlaggedWebhookEvent.objects.get()
+    assert flagged.problem == f"not a MailerSend activity event: {body['type']!r}"
+    assert flagged.esp_event_type == body["type"] and json.loads(flagged.raw) == body

@@ -109,15 +109,17 @@ def tolerance_window(now: datetime | None = None) -> Window:
 class UnreadableEvent(AnymailTrackingEvent):
     """Stands in a batch for one ESP event that Anymail could not convert; becomes a FLAG draft."""
 
-    def __init__(self, *, esp_event, problem: str):
+    def __init__(self, *, esp_event, problem: str, esp_event_type: str = ""):
         super().__init__(event_type=EventType.UNKNOWN, esp_event=esp_event)
         self.problem = problem
+        self.esp_event_type = esp_event_type
 
 
 def tracking_draft(*, event, esp_name: str, window: Window | None = None) -> TrackingDraft:
     """Classify one event. Never raises: anything it cannot use comes back as a FLAG draft."""
     if isinstance(event, UnreadableEvent):
-        return flag_draft(esp_name=esp_name, problem=event.problem, raw=raw_text(event.esp_event))
+        return flag_draft(esp_name=esp_name, problem=event.problem, raw=raw_text(event.esp_event),
+                          esp_event_type=event.esp_event_type)
     try:
         return _draft(event, esp_name, window or tolerance_window())
     except Exception as exc:  # noqa: BLE001 - a receiver that raises makes Anymail answer 500

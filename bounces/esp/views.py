@@ -128,19 +128,23 @@ class BatchedTrackingMixin:
         except _EVENT_BAD_INPUT as exc:
             # SparkPost passes (event_class, event, raw_event); the others the ESP's event first.
             raw = args[2] if isinstance(self, SparkPostTrackingWebhookView) else args[0]
-            return tracking_event_flag(esp_name=self.esp_name, esp_event=raw, exc=exc)
+            return self._unreadable(raw, exc)
 
     def esp_to_anymail_events(self, ses_event, sns_message):  # Amazon SES: one notification, many events
         try:
             return super().esp_to_anymail_events(ses_event, sns_message)
         except _EVENT_BAD_INPUT as exc:
-            return [tracking_event_flag(esp_name=self.esp_name, esp_event=ses_event, exc=exc)]
+            return [self._unreadable(ses_event, exc)]
 
     def unwrap_event(self, raw_event):  # SparkPost: {"msys": {event_class: event}}
         try:
             return super().unwrap_event(raw_event)
         except _EVENT_BAD_INPUT as exc:
-            return None, tracking_event_flag(esp_name=self.esp_name, esp_event=raw_event, exc=exc), raw_event
+            return None, self._unreadable(raw_event, exc), raw_event
+
+    def _unreadable(self, esp_event, exc: BaseException) -> UnreadableEvent:
+        return tracking_event_flag(esp_name=self.esp_name, esp_event=esp_event,
+                                   problem=f"unreadable event: {type(exc).__name__}: {exc}")
 
     def _flag_body(self, request, reason: str) -> None:
         """Keep an authenticated body that could not be parsed, for a human to look at."""
@@ -191,6 +195,20 @@ class SendGridFreshnessMixin:
                 raise failure
 
 
+class MailerSendActivityMixin:
+    """MailerSend posts more than email activity to a webhook (its ``webhook.test`` ping when one is
+    saved, sender identity and maintenance events): only ``activity.*`` posts are email events;
+    the others are flagged with their type instead of failing Anymail's conversion."""
+
+    def esp_to_anymail_event(self, esp_event):
+        kind = esp_event.get("type")
+        if isinstance(kind, str) and kind.startswith("activity."):
+            return super().esp_to_anymail_event(esp_event)
+        return tracking_event_flag(esp_name=self.esp_name, esp_event=esp_event,
+                                   problem=f"not a MailerSend activity event: {kind!r}",
+                                   esp_event_type=kind if isinstance(kind, str) else "")
+
+
 class SnsVerifiedMixin:
     """Amazon SES over SNS: verify the SNS signature, and confirm subscriptions without boto3."""
 
@@ -219,7 +237,7 @@ def _batched(anymail_view, *mixins):
 TRACKING_VIEWS = {
     "amazon_ses/tracking/": _batched(AmazonSESTrackingWebhookView, SnsVerifiedMixin),
     "brevo/tracking/": _batched(BrevoTrackingWebhookView),
-    "mailersend/tracking/": _batched(MailerSendTrackingWebhookView),
+    "mailersend/tracking/": _batched(MailerSendTrackingWebhookView, MailerSendActivityMixin),
     "mailgun/tracking/": _batched(MailgunTrackingWebhookView, MailgunFreshnessMixin),
     "mailjet/tracking/": _batched(MailjetTrackingWebhookView),
     "mailtrap/tracking/": _batched(MailtrapTrackingWebhookView),
