@@ -8,7 +8,8 @@ from django.test import Client
 from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent
 from tests.test_webhook_idempotency import failing_table
 from tests.webhook_support import (
-    esp_settings, mailersend_signature, post, post_sns, sendgrid_event, ses_event, sns_envelope, sparkpost_bounce,
+    esp_settings, mailersend_signature, post, post_sns, postal_failed, postal_signature, sendgrid_event, ses_event,
+    sns_envelope, sparkpost_bounce,
 )
 
 pytestmark = [pytest.mark.usefixtures("esp_settings"), pytest.mark.django_db]
@@ -86,3 +87,17 @@ def test_a_mailersend_post_that_is_not_an_activity_event_is_flagged_with_its_typ
     flagged = FlaggedWebhookEvent.objects.get()
     assert flagged.problem == f"not a MailerSend activity event: {body['type']!r}"
     assert flagged.esp_event_type == body["type"] and json.loads(flagged.raw) == body
+
+
+# --- Postal: the event's "timestamp" is epoch seconds (docs: "Webhooks", message events) ----------
+
+@pytest.mark.parametrize("timestamp", [1e17, -1e18])  # datetime.fromtimestamp raises OSError on these
+def test_a_postal_timestamp_out_of_range_is_a_400_and_the_body_is_kept_flagged(timestamp):
+    body = postal_failed("gone@example.com")
+    body["timestamp"] = timestamp
+    text = json.dumps(body)
+    client = Client(raise_request_exception=False)
+    response = post(client, "/anymail/postal/tracking/", text, HTTP_X_POSTAL_SIGNATURE=postal_signature(text))
+    assert response.status_code == 400 and b"OSError" in response.content
+    assert not BounceEvent.objects.exists()
+    assert json.loads(FlaggedWebhookEvent.objects.get().raw)["timestamp"] == timestamp

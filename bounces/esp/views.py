@@ -47,9 +47,10 @@ from bounces.tracking import tracking_collect, tracking_event_flag, tracking_eve
 logger = logging.getLogger(__name__)
 
 # What Anymail's parsers raise on a body of the wrong shape. Anything else (a database error
-# while recording) is ours and must stay a 5xx so the ESP retries.
+# while recording) is ours and must stay a 5xx so the ESP retries. OSError: datetime.fromtimestamp
+# on a timestamp out of the platform's range (Postal's, Brevo's), which Anymail does not catch.
 _BAD_INPUT = (
-    ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError, OverflowError,
+    ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError, OverflowError, OSError,
     RecursionError, AnymailError, AnymailConfigurationError, MultiPartParserError,
 )
 
