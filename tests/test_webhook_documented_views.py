@@ -1,6 +1,7 @@
 """Documented payloads through the real endpoints: one unreadable event in a batch is flagged
 alone, and the shapes each ESP documents (or is seen to send) are recorded, not refused."""
 import json
+from datetime import datetime, timezone
 
 import pytest
 from django.test import Client
@@ -8,8 +9,8 @@ from django.test import Client
 from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent
 from tests.test_webhook_idempotency import failing_table
 from tests.webhook_support import (
-    esp_settings, mailersend_signature, post, post_sns, postal_failed, postal_signature, sendgrid_event, ses_event,
-    sns_envelope, sparkpost_bounce,
+    brevo_event, esp_settings, mailersend_signature, now_epoch, post, post_sns, postal_failed, postal_signature,
+    sendgrid_event, ses_event, sns_envelope, sparkpost_bounce,
 )
 
 pytestmark = [pytest.mark.usefixtures("esp_settings"), pytest.mark.django_db]
@@ -101,3 +102,34 @@ def test_a_postal_timestamp_out_of_range_is_a_400_and_the_body_is_kept_flagged(t
     assert response.status_code == 400 and b"OSError" in response.content
     assert not BounceEvent.objects.exists()
     assert json.loads(FlaggedWebhookEvent.objects.get().raw)["timestamp"] == timestamp
+
+
+# --- Brevo (docs: "Transactional webhooks"; ts_epoch in milliseconds) ------------------------------
+
+BREVO_PATHS = ["/anymail/brevo/tracking/", "/anymail/sendinblue/tracking/"]
+
+
+@pytest.mark.parametrize("path", BREVO_PATHS)
+def test_a_brevo_event_whose_x_mailin_custom_is_not_json_is_recorded_without_metadata(client, path):
+    body = {**brevo_event("hard_bounce", "gone@example.com"), "X-Mailin-custom": "campaign=spring; not json"}
+    response = post(client, path, body)
+    assert response.status_code == 200, response.content
+    bounce = BounceEvent.objects.get()
+    assert bounce.email == "gone@example.com" and json.loads(bounce.raw)["X-Mailin-custom"] == body["X-Mailin-custom"]
+    assert not FlaggedWebhookEvent.objects.exists()
+
+
+@pytest.mark.parametrize("path", BREVO_PATHS)
+def test_a_brevo_ts_epoch_in_seconds_is_read_as_seconds(client, path):
+    seconds = now_epoch() - 60
+    body = {**brevo_event("hard_bounce", "gone@example.com"), "ts_epoch": seconds}
+    response = post(client, path, body)
+    assert response.status_code == 200, response.content
+    assert BounceEvent.objects.get().occurred_at == datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+def test_a_brevo_ts_epoch_in_milliseconds_is_still_read_as_milliseconds(client):
+    millis = (now_epoch() - 60) * 1000 + 250
+    body = {**brevo_event("hard_bounce", "gone@example.com"), "ts_epoch": millis}
+    assert post(client, "/anymail/brevo/tracking/", body).status_code == 200
+    assert BounceEvent.objects.get().occurred_at == datetime.fromtimestamp(millis / 1000, tz=timezone.utc)

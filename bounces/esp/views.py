@@ -196,6 +196,35 @@ class SendGridFreshnessMixin:
                 raise failure
 
 
+class BrevoLenientMixin:
+    """Brevo (and its old SendinBlue URL): two things its posts are seen to do that Anymail's
+    conversion does not expect.
+
+    - ``X-Mailin-custom`` is the sender's header echoed back; when it is not a JSON object the
+      event is recorded without metadata (Anymail would raise on text that is not JSON).
+    - ``ts_epoch`` is documented in milliseconds, but some posts give seconds. Below 1e11 it is
+      seconds: 1e11 ms is 1973, 1e11 s is the year 5138, so no current timestamp is ambiguous.
+    """
+
+    def esp_to_anymail_event(self, esp_event):
+        custom = esp_event.get("X-Mailin-custom")
+        event = super().esp_to_anymail_event({k: v for k, v in esp_event.items() if k != "X-Mailin-custom"})
+        event.esp_event = esp_event
+        event.metadata = _json_object(custom)
+        ts_epoch = esp_event.get("ts_epoch")
+        if isinstance(ts_epoch, (int, float)) and not isinstance(ts_epoch, bool) and ts_epoch < 1e11:
+            event.timestamp = datetime.fromtimestamp(ts_epoch, tz=timezone.utc)
+        return event
+
+
+def _json_object(text) -> dict:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 class MailerSendActivityMixin:
     """MailerSend posts more than email activity to a webhook (its ``webhook.test`` ping when one is
     saved, sender identity and maintenance events): only ``activity.*`` posts are email events;
@@ -237,7 +266,7 @@ def _batched(anymail_view, *mixins):
 # pass through untouched (no tracking events to collect).
 TRACKING_VIEWS = {
     "amazon_ses/tracking/": _batched(AmazonSESTrackingWebhookView, SnsVerifiedMixin),
-    "brevo/tracking/": _batched(BrevoTrackingWebhookView),
+    "brevo/tracking/": _batched(BrevoTrackingWebhookView, BrevoLenientMixin),
     "mailersend/tracking/": _batched(MailerSendTrackingWebhookView, MailerSendActivityMixin),
     "mailgun/tracking/": _batched(MailgunTrackingWebhookView, MailgunFreshnessMixin),
     "mailjet/tracking/": _batched(MailjetTrackingWebhookView),
@@ -248,7 +277,7 @@ TRACKING_VIEWS = {
     "postmark/tracking/": _batched(PostmarkTrackingWebhookView),
     "resend/tracking/": _batched(ResendTrackingWebhookView),
     "sendgrid/tracking/": _batched(SendGridTrackingWebhookView, SendGridFreshnessMixin),
-    "sendinblue/tracking/": _batched(SendinBlueTrackingWebhookView),
+    "sendinblue/tracking/": _batched(SendinBlueTrackingWebhookView, BrevoLenientMixin),
     "sparkpost/tracking/": _batched(SparkPostTrackingWebhookView),
     "unisender_go/tracking/": _batched(UnisenderGoTrackingWebhookView),
 }
