@@ -10,7 +10,7 @@ from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent
 from tests.test_webhook_idempotency import failing_table
 from tests.webhook_support import (
     brevo_event, esp_settings, mailersend_signature, now_epoch, post, post_sns, postal_failed, postal_signature,
-    sendgrid_event, ses_event, sns_envelope, sparkpost_bounce,
+    sendgrid_event, ses_event, sns_envelope, sparkpost_bounce, unisender_body, unisender_sign,
 )
 
 pytestmark = [pytest.mark.usefixtures("esp_settings"), pytest.mark.django_db]
@@ -70,7 +70,8 @@ def test_a_database_failure_still_fails_a_batch_holding_an_unreadable_event(fail
                 or FlaggedWebhookEvent.objects.exists())
     failing_table.disarm()
     assert post(client, "/anymail/sendgrid/tracking/", body).status_code == 200
-    assert (BounceEvent.objects.count(), EngagementEvent.objects.count(), FlaggedWebhookEvent.objects.count()) == (1, 1, 1)
+    stored = (BounceEvent.objects.count(), EngagementEvent.objects.count(), FlaggedWebhookEvent.objects.count())
+    assert stored == (1, 1, 1)
 
 
 # --- MailerSend: only activity.* posts carry an email event (docs: "Webhooks") ----------------
@@ -133,3 +134,30 @@ def test_a_brevo_ts_epoch_in_milliseconds_is_still_read_as_milliseconds(client):
     body = {**brevo_event("hard_bounce", "gone@example.com"), "ts_epoch": millis}
     assert post(client, "/anymail/brevo/tracking/", body).status_code == 200
     assert BounceEvent.objects.get().occurred_at == datetime.fromtimestamp(millis / 1000, tz=timezone.utc)
+
+
+# --- Unisender Go (docs: "Callback format"; transactional_spam_block among the event names) -------
+
+SPAM_BLOCK = {"event_name": "transactional_spam_block", "event_data": {
+    "block_time": "2026-11-29 04:00:00", "block_type": "one_smtp", "domain": "example.com",
+    "SMTP_blocks_count": 8, "domain_status": "blocked"}}
+
+
+def test_a_unisender_go_spam_block_among_status_events_is_flagged_and_the_status_event_recorded(client):
+    payload = json.loads(unisender_body("gone@example.com"))
+    payload["events_by_user"][0]["events"].append(SPAM_BLOCK)
+    response = post(client, "/anymail/unisender_go/tracking/", unisender_sign(payload))
+    assert response.status_code == 200, response.content
+    assert BounceEvent.objects.get().email == "gone@example.com"
+    flagged = FlaggedWebhookEvent.objects.get()
+    assert flagged.problem == "not an email status event: 'transactional_spam_block'"
+    assert flagged.esp_event_type == "transactional_spam_block" and json.loads(flagged.raw) == SPAM_BLOCK
+
+
+def test_a_unisender_go_single_event_spam_block_is_flagged(client):
+    # "Use single event": event_data's fields flattened next to event_name.
+    payload = {"auth": "", "event_name": "transactional_spam_block", "user_id": 456,
+               "project_id": "6432890213745872", **SPAM_BLOCK["event_data"]}
+    response = post(client, "/anymail/unisender_go/tracking/", unisender_sign(payload))
+    assert response.status_code == 200, response.content
+    assert FlaggedWebhookEvent.objects.get().esp_event_type == "transactional_spam_block"

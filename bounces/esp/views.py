@@ -239,6 +239,28 @@ class MailerSendActivityMixin:
                                    esp_event_type=kind if isinstance(kind, str) else "")
 
 
+class UnisenderGoAllEventsMixin:
+    """Anymail converts Unisender Go's ``transactional_email_status`` events and silently drops the
+    other event names its callbacks carry (``transactional_spam_block``): those are flagged."""
+
+    status_event = "transactional_email_status"
+
+    def parse_events(self, request):
+        events = super().parse_events(request)
+        parsed = self.parse_json_body(request)  # cached on the request by Anymail
+        if "events_by_user" in parsed:
+            others = [e for user in parsed["events_by_user"] for e in user["events"]
+                      if e["event_name"] != self.status_event]
+        else:  # "use single event": one flat event
+            others = [parsed] if parsed["event_name"] != self.status_event else []
+        return events + [
+            tracking_event_flag(esp_name=self.esp_name, esp_event=other,
+                                problem=f"not an email status event: {other['event_name']!r}",
+                                esp_event_type=other["event_name"] if isinstance(other["event_name"], str) else "")
+            for other in others
+        ]
+
+
 class SnsVerifiedMixin:
     """Amazon SES over SNS: verify the SNS signature, and confirm subscriptions without boto3."""
 
@@ -279,5 +301,5 @@ TRACKING_VIEWS = {
     "sendgrid/tracking/": _batched(SendGridTrackingWebhookView, SendGridFreshnessMixin),
     "sendinblue/tracking/": _batched(SendinBlueTrackingWebhookView, BrevoLenientMixin),
     "sparkpost/tracking/": _batched(SparkPostTrackingWebhookView),
-    "unisender_go/tracking/": _batched(UnisenderGoTrackingWebhookView),
+    "unisender_go/tracking/": _batched(UnisenderGoTrackingWebhookView, UnisenderGoAllEventsMixin),
 }
