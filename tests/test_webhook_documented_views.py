@@ -9,8 +9,9 @@ from django.test import Client
 from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent
 from tests.test_webhook_idempotency import failing_table
 from tests.webhook_support import (
-    brevo_event, esp_settings, mailersend_signature, now_epoch, post, post_sns, postal_failed, postal_signature,
-    sendgrid_event, ses_event, sns_envelope, sparkpost_bounce, unisender_body, unisender_sign,
+    brevo_event, esp_settings, mailersend_signature, mandrill_body, mandrill_hard_bounce, now_epoch, post, post_sns,
+    postal_failed, postal_signature, sendgrid_event, ses_event, sns_envelope, sparkpost_bounce, unisender_body,
+    unisender_sign,
 )
 
 pytestmark = [pytest.mark.usefixtures("esp_settings"), pytest.mark.django_db]
@@ -161,3 +162,18 @@ def test_a_unisender_go_single_event_spam_block_is_flagged(client):
     response = post(client, "/anymail/unisender_go/tracking/", unisender_sign(payload))
     assert response.status_code == 200, response.content
     assert FlaggedWebhookEvent.objects.get().esp_event_type == "transactional_spam_block"
+
+
+# --- Mandrill (docs: "Webhooks", mandrill_events is a JSON array of events) -------------------------
+
+@pytest.mark.parametrize("events, bounces", [
+    (["not an event"], 0),
+    ([mandrill_hard_bounce("gone@example.com"), "not an event"], 1),
+])
+def test_a_mandrill_event_that_is_not_an_object_is_flagged_even_alone(client, events, bounces):
+    body, signature = mandrill_body(events)
+    response = post(client, "/anymail/mandrill/tracking/", body, content_type="application/x-www-form-urlencoded",
+                    HTTP_X_MANDRILL_SIGNATURE=signature)
+    assert response.status_code == 200, response.content
+    assert BounceEvent.objects.count() == bounces
+    assert json.loads(FlaggedWebhookEvent.objects.get().raw) == "not an event"

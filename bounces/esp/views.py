@@ -20,6 +20,7 @@ import logging
 from datetime import datetime, timezone
 
 from anymail.exceptions import AnymailConfigurationError, AnymailError, AnymailWebhookValidationFailure
+from anymail.signals import tracking
 from anymail.webhooks.amazon_ses import AmazonSESTrackingWebhookView
 from anymail.webhooks.base import AnymailBaseWebhookView, AnymailBasicAuthMixin
 from anymail.webhooks.brevo import BrevoTrackingWebhookView
@@ -129,6 +130,8 @@ class BatchedTrackingMixin:
         except _EVENT_BAD_INPUT as exc:
             # SparkPost passes (event_class, event, raw_event); the others the ESP's event first.
             raw = args[2] if isinstance(self, SparkPostTrackingWebhookView) else args[0]
+            if self.signal is None:  # Mandrill picks its signal per event: the stand-in is a tracking event
+                self.signal = tracking
             return self._unreadable(raw, exc)
 
     def esp_to_anymail_events(self, ses_event, sns_message):  # Amazon SES: one notification, many events
