@@ -7,6 +7,8 @@ import pytest
 from django.test import Client
 
 from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent
+from campaigns.tokens import message_token
+from tests.factories import MessageFactory
 from tests.test_webhook_idempotency import failing_table
 from tests.webhook_support import (
     brevo_event, esp_settings, mailersend_signature, mandrill_body, mandrill_hard_bounce, now_epoch, post, post_sns,
@@ -119,6 +121,15 @@ def test_a_brevo_event_whose_x_mailin_custom_is_not_json_is_recorded_without_met
     bounce = BounceEvent.objects.get()
     assert bounce.email == "gone@example.com" and json.loads(bounce.raw)["X-Mailin-custom"] == body["X-Mailin-custom"]
     assert not FlaggedWebhookEvent.objects.exists()
+
+
+@pytest.mark.parametrize("path", BREVO_PATHS)
+def test_a_brevo_x_mailin_custom_json_object_still_carries_our_signed_token(client, path):
+    ours = MessageFactory(state="sent", to_email="gone@example.com")
+    custom = json.dumps({"lockline_token": message_token(ours.pk)})
+    body = {**brevo_event("hard_bounce", "gone@example.com"), "X-Mailin-custom": custom}
+    assert post(client, path, body).status_code == 200
+    assert BounceEvent.objects.get().message_id == ours.pk
 
 
 @pytest.mark.parametrize("path", BREVO_PATHS)
