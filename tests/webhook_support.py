@@ -184,6 +184,28 @@ def mailgun_delivered(email="alice@example.com"):
     }})
 
 
+def mailgun_legacy(event="bounced", email="alice@example.com", *, timestamp=None, token=None, **fields) -> list:
+    """A legacy (pre-2018) Mailgun webhook's form fields, signed: Mailgun's documented "bounced"
+    and "dropped" payloads put the event's fields and the signature side by side."""
+    timestamp = str(timestamp if timestamp is not None else now_epoch())
+    token = token or uuid.uuid4().hex
+    headers = [["Message-Id", "<20130503182626.18666.16540@sandbox.mailgun.org>"], ["To", f"Alice <{email}>"],
+               ["X-Mailgun-Variables", json.dumps({"my_var_1": "Mailgun Variable #1"})]]
+    pairs = [("event", event), ("recipient", email), ("domain", "sandbox.mailgun.org"),
+             ("message-headers", json.dumps(headers)), ("Message-Id", "<20130503182626.18666.16540@sandbox.mailgun.org>")]
+    pairs += [(key.replace("_", "-"), str(value)) for key, value in fields.items()]
+    signature = hmac.new(MAILGUN_KEY.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
+    return pairs + [("timestamp", timestamp), ("token", token), ("signature", signature)]
+
+
+def post_form(client, path: str, fields, *, auth: str | None = AUTH, **headers):
+    """POST form fields (a dict or a list of pairs, repeats allowed) url-encoded, as legacy webhooks do."""
+    extra = {"HTTP_AUTHORIZATION": auth} if auth else {}
+    extra.update(headers)
+    pairs = fields.items() if isinstance(fields, dict) else fields
+    return client.post(path, urlencode(list(pairs)), content_type="application/x-www-form-urlencoded", **extra)
+
+
 # --- Postmark (docs: bounce, delivery, spam complaint webhooks) ------------------------------------
 
 def postmark_bounce(email="john@example.com", bounce_type="HardBounce", *, bounce_id=None,

@@ -9,11 +9,13 @@ event; the caller turns that into a flagged event.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 from anymail.signals import EventType
 
-from bounces.esp.status import find_smtp_code
+from bounces.esp.status import find_smtp_code, find_status
 from bounces.models import BounceCategory as Category
 from bounces.models import EngagementEventType as Engagement
 
@@ -202,7 +204,9 @@ _SENDGRID_KINDS = {  # built once: SendGrid posts its events a thousand at a tim
 
 def mailgun(event) -> EspVerdict:
     raw = event.esp_event
-    if not isinstance(raw, dict):  # legacy form-encoded webhooks (a QueryDict)
+    # Legacy form-encoded webhooks arrive as a QueryDict, which *is* a dict: test for the
+    # QueryDict's own method, not for dict (that sent every legacy event to the JSON path).
+    if hasattr(raw, "getlist"):
         return _mailgun_legacy(event)
     data = raw["event-data"]
     name = _text(data.get("event"))
@@ -242,23 +246,44 @@ def find_code(value) -> str:
     return find_smtp_code(value)
 
 
+# Mailgun's legacy "dropped" codes (its 6xx extensions): the address is on one of our
+# domain's suppression lists. Without a code, "hardfail" is one of those three too.
+_MAILGUN_LEGACY_DROPPED = {"605": Category.HARD, "606": Category.UNSUBSCRIBE, "607": Category.COMPLAINT}
+# Fields that change on every delivery of one legacy event (the signature), left out of its key.
+_MAILGUN_SIGNATURE_FIELDS = frozenset({"timestamp", "token", "signature"})
+
+
 def _mailgun_legacy(event) -> EspVerdict:
     raw = event.esp_event
-    name = _text(raw.get("event"))
-    code = _text(raw.get("code"))
-    diagnostic = _text(raw.get("error") or raw.get("notification") or raw.get("description"))
-    kind = {
-        "bounced": Category.HARD,
-        "dropped": {"hardfail": Category.HARD, "bounce": Category.HARD, "old": Category.SOFT}.get(
-            _text(raw.get("reason")), Category.SOFT
-        ),
-        "complained": Category.COMPLAINT,
-        "unsubscribed": Category.UNSUBSCRIBE,
-        "delivered": Engagement.DELIVERED,
-        "opened": Engagement.OPENED,
-        "clicked": Engagement.CLICKED,
-    }.get(name, UNKNOWN)
-    return EspVerdict(label=f"legacy/{name}", kind=kind, smtp_code=find_code(code), diagnostic=diagnostic)
+
+    def first(field: str) -> str:
+        # The first value: Mailgun merges user-variables into the same form, and a variable
+        # named like an event field comes after it.
+        values = raw.getlist(field)
+        return _text(values[0]) if values else ""
+
+    name, code, reason = first("event"), first("code"), first("reason")
+    diagnostic = first("error") or first("notification") or first("description")
+    if name == "dropped":
+        # "old" (retries ran out) and "maxfails" (too many soft failures) are not about the address.
+        kind = _MAILGUN_LEGACY_DROPPED.get(code) or (Category.HARD if reason == "hardfail" else Category.SOFT)
+    else:
+        kind = {
+            "bounced": Category.HARD,  # the legacy "bounced" webhook is Mailgun's permanent failure
+            "complained": Category.COMPLAINT,
+            "unsubscribed": Category.UNSUBSCRIBE,
+            "delivered": Engagement.DELIVERED,
+            "opened": Engagement.OPENED,
+            "clicked": Engagement.CLICKED,
+        }.get(name, UNKNOWN)
+    if first("severity") == "temporary" and kind in (Category.HARD, Category.SOFT):
+        kind = Category.TRANSIENT
+    # No Mailgun event id, and the token (Anymail's event_id) and timestamp are new on every
+    # delivery: a digest of every other field, all values in order, names the event.
+    fields = sorted((key, values) for key, values in raw.lists() if key not in _MAILGUN_SIGNATURE_FIELDS)
+    digest = hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+    return EspVerdict(label=f"legacy/{name}", kind=kind, status=find_status(code), smtp_code=find_code(code),
+                      diagnostic=diagnostic, event_id=f"legacy-{digest}")
 
 
 def mandrill(event) -> EspVerdict:
