@@ -5,7 +5,8 @@ import pytest
 
 from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent, Suppression
 from tests.webhook_support import (
-    esp_settings, mailgun_failed, mailgun_legacy, now_epoch, post, post_form, post_sns, ses_bounce, sns_envelope,
+    esp_settings, mailgun_failed, mailgun_legacy, now_epoch, post, post_form, post_sns, ses_bounce, ses_event,
+    sns_envelope,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("esp_settings")]
@@ -91,3 +92,47 @@ def test_a_mailgun_legacy_event_redelivered_with_a_new_signature_is_one_event(cl
     assert BounceEvent.objects.count() == 1
     other = post_form(client, MAILGUN, mailgun_legacy("bounced", "bob@example.com", **fields))
     assert other.status_code == 200 and BounceEvent.objects.count() == 2
+
+
+# --- 3. Amazon SES: subscriptions, delays, not-spam feedback ------------------------------------------
+
+def ses_subscription(email="recipient@example.com", *, unsubscribe_all=True):
+    # SES's documented "Subscription" event (event publishing, subscription object).
+    return ses_event("Subscription", email, subscription={
+        "contactList": "ContactListName", "timestamp": "2022-01-12T01:00:14.340Z", "source": "UnsubscribeHeader",
+        "newTopicPreferences": {"unsubscribeAll": unsubscribe_all, "topicSubscriptionStatus": [
+            {"topicName": "ExampleTopicName", "subscriptionStatus": "OptOut"}]},
+        "oldTopicPreferences": {"unsubscribeAll": False, "topicSubscriptionStatus": [
+            {"topicName": "ExampleTopicName", "subscriptionStatus": "OptOut"}]}})
+
+
+def test_an_ses_subscription_event_with_unsubscribe_all_suppresses_the_address(client):
+    assert post_sns(client, sns_envelope(ses_subscription())).status_code == 200
+    event = only_bounce()
+    assert (event.category, event.esp_event_type) == (Category.UNSUBSCRIBE, "Subscription/unsubscribeAll")
+    assert Suppression.objects.active().filter(email="recipient@example.com").exists()
+
+
+def test_an_ses_topic_preference_change_is_ignored(client):
+    assert post_sns(client, sns_envelope(ses_subscription(unsubscribe_all=False))).status_code == 200
+    assert not BounceEvent.objects.exists() and not FlaggedWebhookEvent.objects.exists()
+
+
+def test_an_ses_delivery_delay_counts_only_for_its_delayed_recipients(client):
+    delay = ses_event("DeliveryDelay", "slow@example.com", deliveryDelay={
+        "delayType": "TransientCommunicationFailure", "expirationTime": "2020-06-01T20:00:00.000Z",
+        "delayedRecipients": [{"emailAddress": "Slow@example.com", "status": "4.4.1",
+                               "diagnosticCode": "smtp; 421 4.4.1 Unable to connect"}],
+        "timestamp": "2020-06-01T00:00:00.000Z", "reportingMTA": "dsn; a8-70.smtp-out.amazonses.com"})
+    delay["mail"]["destination"] = ["slow@example.com", "fine@example.com"]
+    assert post_sns(client, sns_envelope(delay)).status_code == 200
+    event = only_bounce()
+    assert (event.email, event.category, event.status) == ("slow@example.com", Category.TRANSIENT, "4.4.1")
+
+
+def test_an_ses_not_spam_feedback_report_is_not_a_complaint(client):
+    feedback = ses_event("Complaint", complaint={"complainedRecipients": [{"emailAddress": "recipient@example.com"}],
+                                                  "complaintFeedbackType": "not-spam", "feedbackId": "x"})
+    assert post_sns(client, sns_envelope(feedback)).status_code == 200
+    assert not BounceEvent.objects.exists() and not Suppression.objects.exists()
+    assert not FlaggedWebhookEvent.objects.exists()

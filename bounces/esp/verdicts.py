@@ -45,6 +45,11 @@ def _dig(value, *keys):
     return value
 
 
+def _same_address(record, recipient) -> bool:
+    address = _dig(record, "emailAddress")
+    return isinstance(address, str) and isinstance(recipient, str) and address.lower() == recipient.lower()
+
+
 def _text(value) -> str:
     return value if isinstance(value, str) else ("" if value is None else str(value))
 
@@ -93,10 +98,23 @@ def amazon_ses(event) -> EspVerdict:
         )
     if kind_of == "DeliveryDelay":
         delay = raw.get("deliveryDelay") or {}
-        mine = next((r for r in delay.get("delayedRecipients") or [] if _dig(r, "emailAddress") == event.recipient), {})
-        return EspVerdict(label=f"DeliveryDelay/{_text(delay.get('delayType'))}", kind=Category.TRANSIENT,
+        delayed = [r for r in delay.get("delayedRecipients") or [] if _same_address(r, event.recipient)]
+        mine = delayed[0] if delayed else {}
+        # Anymail makes one event per recipient of the message; the delay is about the
+        # delayedRecipients only, the others were not delayed.
+        return EspVerdict(label=f"DeliveryDelay/{_text(delay.get('delayType'))}",
+                          kind=Category.TRANSIENT if delayed else IGNORE,
                           status=_text(mine.get("status")), diagnostic=_text(mine.get("diagnosticCode")),
                           remote_mta=_text(delay.get("reportingMTA")), event_id=_text(event.event_id) or None)
+    if kind_of == "Subscription":
+        # A subscription-management change (an unsubscribe link or List-Unsubscribe header):
+        # only "unsubscribe from all" is an unsubscribe; a topic preference change is not ours.
+        unsubscribed = _dig(raw, "subscription", "newTopicPreferences", "unsubscribeAll") is True
+        return EspVerdict(label="Subscription/unsubscribeAll" if unsubscribed else "Subscription",
+                          kind=Category.UNSUBSCRIBE if unsubscribed else IGNORE, event_id=_text(event.event_id) or None)
+    if kind_of == "Complaint" and _dig(raw, "complaint", "complaintFeedbackType") == "not-spam":
+        # A feedback report saying the message is *not* spam: the opposite of a complaint.
+        return EspVerdict(label="Complaint/not-spam", kind=IGNORE)
     simple = {
         "Complaint": Category.COMPLAINT,
         "Delivery": Engagement.DELIVERED,
@@ -106,7 +124,6 @@ def amazon_ses(event) -> EspVerdict:
         "Reject": Category.TRANSIENT,
         "Rendering Failure": Category.TRANSIENT,
         "Send": IGNORE,
-        "Subscription": IGNORE,
     }
     label = kind_of
     if kind_of == "Complaint":
