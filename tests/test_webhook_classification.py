@@ -6,7 +6,7 @@ import pytest
 from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent, Suppression
 from tests.webhook_support import (
     esp_settings, mailgun_failed, mailgun_legacy, now_epoch, post, post_form, post_sns, ses_bounce, ses_event,
-    sns_envelope,
+    postmark_bounce, sns_envelope,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("esp_settings")]
@@ -136,3 +136,19 @@ def test_an_ses_not_spam_feedback_report_is_not_a_complaint(client):
     assert post_sns(client, sns_envelope(feedback)).status_code == 200
     assert not BounceEvent.objects.exists() and not Suppression.objects.exists()
     assert not FlaggedWebhookEvent.objects.exists()
+
+
+# --- 4. Postmark: spam notifications and DMARC rejections ---------------------------------------------
+
+@pytest.mark.parametrize("bounce_type, type_code, category", [
+    ("SpamNotification", 512, Category.SOFT),  # a filter at the receiver, not a person's complaint
+    ("DMARCPolicy", 100009, Category.TRANSIENT),  # our domain's authentication, not the address
+    ("HardBounce", 1, Category.HARD),
+    ("SpamComplaint", 512, Category.COMPLAINT),
+])
+def test_postmark_bounce_types_follow_postmarks_reference(client, bounce_type, type_code, category):
+    body = {**postmark_bounce(bounce_type=bounce_type, details="smtp; 550 rejected"), "TypeCode": type_code}
+    assert post(client, "/anymail/postmark/tracking/", body).status_code == 200
+    event = only_bounce()
+    assert (event.category, event.esp_event_type) == (category, f"Bounce/{bounce_type}")
+    assert Suppression.objects.exists() == (category in (Category.HARD, Category.COMPLAINT))

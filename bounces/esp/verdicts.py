@@ -132,6 +132,7 @@ def amazon_ses(event) -> EspVerdict:
                       diagnostic=_text(_dig(raw, "delivery", "smtpResponse")), event_id=_text(event.event_id) or None)
 
 
+# Postmark's bounce types (its "Bounce types" reference, by TypeCode).
 _POSTMARK_BOUNCE = {
     "HardBounce": Category.HARD,
     "BadEmailAddress": Category.HARD,
@@ -139,15 +140,19 @@ _POSTMARK_BOUNCE = {
     "SoftBounce": Category.SOFT,
     "Unknown": Category.SOFT,
     "Blocked": Category.SOFT,
-    "DMARCPolicy": Category.SOFT,
     "Unconfirmed": Category.SOFT,
+    # 512: "delivered, but was either blocked by the user, or classified as spam, bulk mail, or
+    # had rejected content": the receiving system's filter, not a person's complaint nor a
+    # missing mailbox.
+    "SpamNotification": Category.SOFT,
+    # 100009: rejected for the sending domain's DMARC policy: our authentication, not the address.
+    "DMARCPolicy": Category.TRANSIENT,
     "Transient": Category.TRANSIENT,
     "DnsError": Category.TRANSIENT,
     "OpenRelayTest": Category.TRANSIENT,
     "VirusNotification": Category.TRANSIENT,
     "SMTPApiError": Category.TRANSIENT,
     "TemplateRenderingFailed": Category.TRANSIENT,
-    "SpamNotification": Category.COMPLAINT,
     "SpamComplaint": Category.COMPLAINT,
     "Unsubscribe": Category.UNSUBSCRIBE,
     "ManualSuppression": Category.UNSUBSCRIBE,
