@@ -6,7 +6,7 @@ import pytest
 from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent, Suppression
 from tests.webhook_support import (
     esp_settings, mailgun_failed, mailgun_legacy, now_epoch, post, post_form, post_sns, ses_bounce, ses_event,
-    postmark_bounce, sns_envelope,
+    postmark_bounce, sendgrid_event, sns_envelope,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("esp_settings")]
@@ -152,3 +152,23 @@ def test_postmark_bounce_types_follow_postmarks_reference(client, bounce_type, t
     event = only_bounce()
     assert (event.category, event.esp_event_type) == (category, f"Bounce/{bounce_type}")
     assert Suppression.objects.exists() == (category in (Category.HARD, Category.COMPLAINT))
+
+
+# --- 5. SendGrid dropped reasons ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("reason, category", [
+    ("Bounced Address", Category.HARD),
+    ("BOUNCED ADDRESS: previously bounced", Category.HARD),
+    ("Unsubscribed Address", Category.UNSUBSCRIBE),
+    ("unsubscribed address (group 10)", Category.UNSUBSCRIBE),
+    ("Spam Reporting Address", Category.COMPLAINT),
+    ("Spam Reporting Address: reported by the recipient", Category.COMPLAINT),
+    ("Invalid", Category.HARD),
+    ("Invalid SMTPAPI header", Category.TRANSIENT),
+    ("Spam Content (if spam checker app enabled)", Category.TRANSIENT),
+    ("Recipient List over Package Quota", Category.TRANSIENT),
+])
+def test_sendgrid_dropped_reasons_match_case_insensitively_by_prefix(client, reason, category):
+    event = sendgrid_event("x@example.com", event="dropped", reason=reason, status="5.0.0")
+    assert post(client, "/anymail/sendgrid/tracking/", [event]).status_code == 200
+    assert only_bounce().category == category

@@ -185,12 +185,23 @@ def postmark(event) -> EspVerdict:
     return EspVerdict(label=record, kind=kind, diagnostic=_text(raw.get("Details")))
 
 
-_SENDGRID_DROPPED = {
-    "bounced address": Category.HARD,
-    "invalid": Category.HARD,
-    "unsubscribed address": Category.UNSUBSCRIBE,
-    "spam reporting address": Category.COMPLAINT,
-}
+# SendGrid's documented dropped reasons, matched case-insensitively by prefix ("Spam Content (if
+# spam checker app enabled)", "Bounced Address: ..."), in order: "invalid smtpapi header" (our
+# request) before the bare "invalid" (an invalid address).
+_SENDGRID_DROPPED = (
+    ("bounced address", Category.HARD),
+    ("unsubscribed address", Category.UNSUBSCRIBE),
+    ("spam reporting address", Category.COMPLAINT),
+    ("invalid smtpapi header", Category.TRANSIENT),
+    ("spam content", Category.TRANSIENT),
+    ("invalid", Category.HARD),
+)
+
+
+def _sendgrid_dropped(reason: str) -> str:
+    reason = reason.strip().casefold()
+    # Anything else (spam content, package quota) is about our sending, not the address.
+    return next((kind for prefix, kind in _SENDGRID_DROPPED if reason.startswith(prefix)), Category.TRANSIENT)
 
 
 def sendgrid(event) -> EspVerdict:
@@ -204,9 +215,7 @@ def sendgrid(event) -> EspVerdict:
                           status=status, diagnostic=diagnostic)
     if name == "dropped":
         reason = _text(raw.get("reason"))
-        # Dropped for content or configuration (spam content, bad SMTPAPI header) is ours.
-        return EspVerdict(label=f"dropped/{reason}", kind=_SENDGRID_DROPPED.get(reason.lower(), Category.TRANSIENT),
-                          diagnostic=diagnostic)
+        return EspVerdict(label=f"dropped/{reason}", kind=_sendgrid_dropped(reason), diagnostic=diagnostic)
     # sg_event_id is not used as a key: it has been seen to change across retries.
     return EspVerdict(label=name, kind=_SENDGRID_KINDS.get(name, UNKNOWN), status=status, diagnostic=diagnostic)
 
