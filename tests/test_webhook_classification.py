@@ -6,7 +6,7 @@ import pytest
 from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent, Suppression
 from tests.webhook_support import (
     esp_settings, mailgun_failed, mailgun_legacy, now_epoch, post, post_form, post_sns, ses_bounce, ses_event,
-    postmark_bounce, sendgrid_event, sns_envelope,
+    brevo_event, postmark_bounce, sendgrid_event, sns_envelope,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("esp_settings")]
@@ -172,3 +172,18 @@ def test_sendgrid_dropped_reasons_match_case_insensitively_by_prefix(client, rea
     event = sendgrid_event("x@example.com", event="dropped", reason=reason, status="5.0.0")
     assert post(client, "/anymail/sendgrid/tracking/", [event]).status_code == 200
     assert only_bounce().category == category
+
+
+# --- 6. Brevo ---------------------------------------------------------------------------------------
+
+def test_a_brevo_marketing_unsubscribed_event_suppresses_the_address(client):
+    # Brevo's marketing webhook payload: a campaign id and list ids, no message id.
+    body = {"id": 1, "camp_id": 45, "email": "example@domain.com", "campaign name": "My First Campaign",
+            "date_sent": "2020-10-09 00:00:00", "date_event": "2020-10-09 00:00:00", "event": "unsubscribed",
+            "tag": "", "ts_sent": now_epoch(), "ts_event": now_epoch(), "list_id": [3, 42]}
+    transactional = brevo_event("unsubscribed", "other@domain.com", reason="")
+    for event in (body, transactional):
+        assert post(client, "/anymail/brevo/tracking/", event).status_code == 200
+    assert set(BounceEvent.objects.values_list("email", "category")) == {
+        ("example@domain.com", Category.UNSUBSCRIBE), ("other@domain.com", Category.UNSUBSCRIBE)}
+    assert Suppression.objects.active().count() == 2 and not FlaggedWebhookEvent.objects.exists()

@@ -351,6 +351,7 @@ def brevo(event) -> EspVerdict:
         "spam": Category.COMPLAINT,
         "complaint": Category.COMPLAINT,
         "unsubscribe": Category.UNSUBSCRIBE,
+        "unsubscribed": Category.UNSUBSCRIBE,  # the marketing webhooks' spelling
         "delivered": Engagement.DELIVERED,
         "opened": Engagement.OPENED,
         "unique_opened": Engagement.OPENED,
