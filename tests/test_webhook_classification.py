@@ -6,7 +6,7 @@ import pytest
 from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent, Suppression
 from tests.webhook_support import (
     esp_settings, mailgun_failed, mailgun_legacy, now_epoch, post, post_form, post_sns, ses_bounce, ses_event,
-    brevo_event, postmark_bounce, sendgrid_event, sns_envelope,
+    brevo_event, mailjet_bounce, postmark_bounce, sendgrid_event, sns_envelope,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("esp_settings")]
@@ -187,3 +187,37 @@ def test_a_brevo_marketing_unsubscribed_event_suppresses_the_address(client):
     assert set(BounceEvent.objects.values_list("email", "category")) == {
         ("example@domain.com", Category.UNSUBSCRIBE), ("other@domain.com", Category.UNSUBSCRIBE)}
     assert Suppression.objects.active().count() == 2 and not FlaggedWebhookEvent.objects.exists()
+
+
+# --- 7. Mailjet's error table ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("event, related, error, hard, category", [
+    ("bounce", "recipient", "user unknown", True, Category.HARD),
+    ("bounce", "recipient", "mailbox inactive", False, Category.HARD),
+    ("bounce", "recipient", "quota exceeded", True, Category.SOFT),
+    ("blocked", "recipient", "blacklisted", False, Category.UNSUBSCRIBE),
+    ("blocked", "recipient", "spam reporter", False, Category.COMPLAINT),
+    ("bounce", "domain", "invalid domain", True, Category.HARD),
+    ("bounce", "domain", "no mail host", True, Category.HARD),
+    ("bounce", "domain", "no mail host", False, Category.SOFT),
+    ("bounce", "domain", "relay/access denied", False, Category.SOFT),
+    ("bounce", "domain", "greylisted", False, Category.TRANSIENT),
+    ("blocked", "content", "error in template language", False, Category.TRANSIENT),
+    ("blocked", "spam", "content blocked", True, Category.SOFT),
+    ("blocked", "spam", "sender blocked", False, Category.SOFT),
+    ("bounce", "system", "connection issue", True, Category.TRANSIENT),
+    ("blocked", "mailjet", "preblocked", False, Category.HARD),
+])
+def test_mailjet_errors_map_by_mailjets_table(client, event, related, error, hard, category):
+    body = {**mailjet_bounce("a@example.com", hard=hard, error=error), "event": event,
+            "error_related_to": related, "blocked": event == "blocked"}
+    assert post(client, "/anymail/mailjet/tracking/", [body]).status_code == 200
+    stored = only_bounce()
+    assert (stored.category, stored.esp_event_type) == (category, f"{event}/{related}/{error}")
+
+
+def test_a_mailjet_duplicate_in_campaign_is_ignored(client):
+    body = {**mailjet_bounce("a@example.com", hard=False, error="duplicate in campaign"), "event": "blocked",
+            "error_related_to": "mailjet"}
+    assert post(client, "/anymail/mailjet/tracking/", [body]).status_code == 200
+    assert not BounceEvent.objects.exists() and not FlaggedWebhookEvent.objects.exists()

@@ -367,19 +367,45 @@ def brevo(event) -> EspVerdict:
     return EspVerdict(label=name, kind=kind, diagnostic=_text(raw.get("reason")), reference=reference.strip("/"))
 
 
+# Mailjet's documented bounce and blocked errors (error_related_to / error). Left out, so that
+# hard_bounce decides: "no mail host" and "relay/access denied" (a dead domain or a refusal).
+_MAILJET_ERRORS = {
+    # recipient
+    "user unknown": Category.HARD,
+    "mailbox inactive": Category.HARD,  # inactive too long: most likely closed
+    "quota exceeded": Category.SOFT,
+    "blacklisted": Category.UNSUBSCRIBE,  # on our account's exclusion list: we chose not to send
+    "spam reporter": Category.COMPLAINT,
+    # domain
+    "invalid domain": Category.HARD,
+    "typofix": Category.HARD,  # a typo in the domain: the address as given does not exist
+    "greylisted": Category.TRANSIENT,  # Mailjet retries
+    # content: our template, not the address
+    "bad or empty template": Category.TRANSIENT,
+    "error in template language": Category.TRANSIENT,
+    # spam: a block of our sender or content says nothing about the mailbox
+    "sender blocked": Category.SOFT,
+    "content blocked": Category.SOFT,
+    "policy issue": Category.SOFT,
+    # system: Mailjet's side, never permanent
+    "system issue": Category.TRANSIENT,
+    "protocol issue": Category.TRANSIENT,
+    "connection issue": Category.TRANSIENT,
+    # mailjet
+    "preblocked": Category.HARD,  # not sent: the address recently or repeatedly bounced
+    "duplicate in campaign": IGNORE,  # X-Mailjet-DeduplicateCampaign: the first copy was sent
+}
+
+
 def mailjet(event) -> EspVerdict:
     raw = event.esp_event
     name = _text(raw.get("event"))
     error = _text(raw.get("error"))
     label = name + (f"/{raw.get('error_related_to')}/{error}" if error else "")
-    if name == "bounce":
-        if error == "greylisted" and not raw.get("hard_bounce"):
-            kind = Category.TRANSIENT
-        else:
-            kind = Category.HARD if raw.get("hard_bounce") else Category.SOFT
-    elif name == "blocked":
-        kind = {"spam reporter": Category.COMPLAINT, "user unknown": Category.HARD, "invalid domain": Category.HARD,
-                "no mail host": Category.HARD}.get(error, Category.SOFT)
+    if name in ("bounce", "blocked"):
+        kind = _MAILJET_ERRORS.get(error.strip().lower())
+        if kind is None:  # ambiguous or undocumented: Mailjet's own hard_bounce flag decides
+            kind = Category.HARD if raw.get("hard_bounce") is True else Category.SOFT
     else:
         kind = {"spam": Category.COMPLAINT, "unsub": Category.UNSUBSCRIBE, "sent": Engagement.DELIVERED,
                 "open": Engagement.OPENED, "click": Engagement.CLICKED}.get(name, UNKNOWN)
