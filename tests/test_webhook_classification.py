@@ -6,7 +6,7 @@ import pytest
 from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent, Suppression
 from tests.webhook_support import (
     esp_settings, mailgun_failed, mailgun_legacy, now_epoch, post, post_form, post_sns, ses_bounce, ses_event,
-    brevo_event, mailjet_bounce, postmark_bounce, sendgrid_event, sns_envelope,
+    brevo_event, mailjet_bounce, postmark_bounce, sendgrid_event, sns_envelope, unisender_body,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("esp_settings")]
@@ -221,3 +221,33 @@ def test_a_mailjet_duplicate_in_campaign_is_ignored(client):
             "error_related_to": "mailjet"}
     assert post(client, "/anymail/mailjet/tracking/", [body]).status_code == 200
     assert not BounceEvent.objects.exists() and not FlaggedWebhookEvent.objects.exists()
+
+
+# --- 8. Unisender Go's delivery_status ------------------------------------------------------------
+
+@pytest.mark.parametrize("status, delivery_status, response, category", [
+    ("hard_bounced", "err_user_unknown", "550 5.1.1 Mailbox does not exist", Category.HARD),
+    ("hard_bounced", "err_user_inactive", "", Category.HARD),
+    ("hard_bounced", "err_domain_inactive", "", Category.HARD),
+    ("hard_bounced", "err_skip_letter", "", Category.HARD),
+    ("hard_bounced", "err_unsubscribed", "", Category.UNSUBSCRIBE),
+    ("hard_bounced", "err_spam_skipped", "", Category.COMPLAINT),
+    ("soft_bounced", "err_will_retry", "451 4.7.1 Try again later", Category.TRANSIENT),
+    ("hard_bounced", "err_mailbox_full", "", Category.SOFT),
+    ("hard_bounced", "err_over_quota", "", Category.SOFT),
+    ("hard_bounced", "err_unreachable", "", Category.SOFT),
+    ("hard_bounced", "err_spam_rejected", "", Category.SOFT),
+    ("hard_bounced", "err_spam_folder", "", Category.SOFT),
+    ("hard_bounced", "err_blacklisted", "", Category.SOFT),
+    ("hard_bounced", "err_delivery_failed", "", Category.SOFT),
+    ("hard_bounced", "err_too_large", "", Category.TRANSIENT),
+    ("hard_bounced", "err_not_allowed", "", Category.TRANSIENT),
+    ("hard_bounced", "err_lost", "", Category.TRANSIENT),
+    ("hard_bounced", "err_internal", "", Category.TRANSIENT),
+    ("hard_bounced", "err_something_new", "", Category.HARD),
+])
+def test_unisender_go_delivery_status_decides_the_category(client, status, delivery_status, response, category):
+    body = unisender_body(status=status, delivery_status=delivery_status, response=response)
+    assert post(client, "/anymail/unisender_go/tracking/", body).status_code == 200
+    event = only_bounce()
+    assert (event.category, event.esp_event_type) == (category, f"{status}/{delivery_status}")

@@ -375,13 +375,14 @@ def mailtrap_bounce(email="receiver@example.com"):
                         "response_code": 550, "bounce_category": "badmailbox"}]}
 
 
-def unisender_body(email="recipient@example.com", status="hard_bounced", delivery_status="err_user_unknown"):
+def unisender_body(email="recipient@example.com", status="hard_bounced", delivery_status="err_user_unknown",
+                   response="550 5.1.1 Mailbox does not exist"):
     event = {"auth": "", "events_by_user": [{"user_id": 456, "project_id": "6432890213745872", "events": [
         {"event_name": "transactional_email_status", "event_data": {
             "job_id": "1a3Q2V-0000OZ-S0", "metadata": {"key1": "val1"}, "email": email, "status": status,
             "event_time": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
             "delivery_info": {"delivery_status": delivery_status,
-                              "destination_response": "550 5.1.1 Mailbox does not exist", "user_agent": None}}}]}]}
+                              "destination_response": response, "user_agent": None}}}]}]}
     unsigned = json.dumps(event).replace('"auth": ""', f'"auth": "{UNISENDER_KEY}"')
     digest = hashlib.md5(unsigned.encode()).hexdigest()
     return unsigned.replace(f'"auth": "{UNISENDER_KEY}"', f'"auth": "{digest}"')

@@ -535,14 +535,43 @@ def mailtrap(event) -> EspVerdict:
                       smtp_code=find_code(raw.get("response_code")), event_id=_text(raw.get("event_id")) or None)
 
 
+# Unisender Go's delivery_status values for hard_bounced and soft_bounced (its email statuses
+# reference): the address, the recipient's choice, or our sending.
+_UNISENDER_DELIVERY = {
+    "err_user_unknown": Category.HARD,
+    "err_user_inactive": Category.HARD,  # exists but disabled by its provider
+    "err_mailbox_discarded": Category.HARD,  # the mailbox was deleted
+    "err_domain_inactive": Category.HARD,  # the domain takes no mail or does not exist
+    "err_skip_letter": Category.HARD,  # not sent: Unisender Go holds the address as unavailable
+    "err_unsubscribed": Category.UNSUBSCRIBE,  # not sent: the recipient unsubscribed earlier
+    "err_spam_skipped": Category.COMPLAINT,  # not sent: the recipient reported earlier mail as spam
+    "err_will_retry": Category.TRANSIENT,  # one attempt failed; Unisender Go retries
+    "err_mailbox_full": Category.SOFT,
+    "err_over_quota": Category.SOFT,  # the recipient's storage quota, like a full mailbox
+    "err_unreachable": Category.SOFT,  # the server could not be reached over the retry period
+    "err_destination_misconfigured": Category.SOFT,  # the receiving side's setup, may be fixed
+    "err_delivery_failed": Category.SOFT,  # other reasons: the status code, if any, refines it
+    # Filters and blocks, not the mailbox.
+    "err_spam_rejected": Category.SOFT,
+    "err_spam_folder": Category.SOFT,
+    "err_blacklisted": Category.SOFT,  # our sending IP or domain is on a block list
+    # Our message, our account or Unisender Go's side: the address is not at fault.
+    "err_too_large": Category.TRANSIENT,
+    "err_not_allowed": Category.TRANSIENT,  # sending refused for our account
+    "err_lost": Category.TRANSIENT,
+    "err_internal": Category.TRANSIENT,
+}
+
+
 def unisender_go(event) -> EspVerdict:
     raw = event.esp_event
     name = _text(raw.get("status"))
     info = raw.get("delivery_info") if isinstance(raw.get("delivery_info"), dict) else {}
     delivery_status = _text(info.get("delivery_status"))
     kind = {
-        "hard_bounced": Category.HARD,
-        "soft_bounced": Category.TRANSIENT if delivery_status == "err_will_retry" else Category.SOFT,
+        # The delivery_status says why (below); without one, the status alone.
+        "hard_bounced": _UNISENDER_DELIVERY.get(delivery_status, Category.HARD),
+        "soft_bounced": _UNISENDER_DELIVERY.get(delivery_status, Category.SOFT),
         "spam": Category.COMPLAINT,
         "unsubscribed": Category.UNSUBSCRIBE,
         "delivered": Engagement.DELIVERED,
