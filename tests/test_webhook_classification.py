@@ -6,7 +6,8 @@ import pytest
 from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent, Suppression
 from tests.webhook_support import (
     esp_settings, mailgun_failed, mailgun_legacy, now_epoch, post, post_form, post_sns, ses_bounce, ses_event,
-    brevo_event, mailjet_bounce, postmark_bounce, sendgrid_event, sns_envelope, unisender_body,
+    brevo_event, mailersend_event, mailersend_signature, mailjet_bounce, postmark_bounce, sendgrid_event, sns_envelope,
+    unisender_body,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("esp_settings")]
@@ -251,3 +252,37 @@ def test_unisender_go_delivery_status_decides_the_category(client, status, deliv
     assert post(client, "/anymail/unisender_go/tracking/", body).status_code == 200
     event = only_bounce()
     assert (event.category, event.esp_event_type) == (category, f"{status}/{delivery_status}")
+
+
+# --- 9. MailerSend ------------------------------------------------------------------------------------
+
+def post_mailersend(client, body):
+    text = json.dumps(body)
+    return post(client, "/anymail/mailersend/tracking/", text, HTTP_SIGNATURE=mailersend_signature(text))
+
+
+@pytest.mark.parametrize("kind, category", [
+    ("deferred", Category.TRANSIENT), ("soft_bounced", Category.SOFT), ("hard_bounced", Category.HARD),
+])
+def test_mailersend_deferred_is_transient(client, kind, category):
+    body = mailersend_event(kind)
+    body["data"]["morph"] = {"object": "recipient_bounce", "reason": "Temporary failure, will retry"}
+    assert post_mailersend(client, body).status_code == 200
+    assert (only_bounce().category, only_bounce().esp_event_type) == (category, kind)
+
+
+@pytest.mark.parametrize("kind", ["survey_opened", "survey_submitted"])
+def test_mailersend_survey_events_are_ignored_not_flagged(client, kind):
+    body = mailersend_event(kind)
+    body["data"]["morph"] = {"object": "survey", "id": "abc"}
+    response = post_mailersend(client, body)
+    assert response.status_code == 200 and "1 ignored" in response.content.decode()
+    assert not BounceEvent.objects.exists() and not FlaggedWebhookEvent.objects.exists()
+
+
+def test_mailersend_account_events_are_skipped_not_flagged(client):
+    body = {"type": "maintenance_start", "created_at": "2024-01-01T00:00:00.000000Z", "webhook_id": "7z3m5jgrogdpyo6n",
+            "url": "https://hooks.lockline.test/", "data": {"object": "maintenance", "id": "x", "status": "start"}}
+    response = post_mailersend(client, body)
+    assert response.status_code == 200, response.content
+    assert not BounceEvent.objects.exists() and not FlaggedWebhookEvent.objects.exists()

@@ -479,9 +479,12 @@ def resend(event) -> EspVerdict:
 def mailersend(event) -> EspVerdict:
     data = event.esp_event["data"]
     name = _text(data.get("type"))
+    if name.startswith("survey_"):  # survey_opened, survey_submitted: a survey, not the mail
+        return EspVerdict(label=name, kind=IGNORE)
     kind = {
         "hard_bounced": Category.HARD,
         "soft_bounced": Category.SOFT,
+        "deferred": Category.TRANSIENT,  # not delivered yet; MailerSend retries
         "spam_complaint": Category.COMPLAINT,
         "unsubscribed": Category.UNSUBSCRIBE,
         "delivered": Engagement.DELIVERED,

@@ -157,6 +157,21 @@ class SendGridFreshnessMixin:
                 raise failure
 
 
+class MailerSendActivityOnlyMixin:
+    """MailerSend posts account events (sender identity verified, maintenance, bulk email
+    completed) to the same webhook; only ``activity.*`` events are about a message. Anymail
+    would fail on the others' shape (no ``data.type``): they are skipped, answered 200."""
+
+    def parse_events(self, request):
+        try:
+            kind = json.loads(request.body.decode("utf-8")).get("type")
+        except (AttributeError, ValueError, RecursionError):
+            kind = None  # malformed: Anymail's parser reports it
+        if isinstance(kind, str) and not kind.startswith("activity."):
+            return []
+        return super().parse_events(request)
+
+
 class SnsVerifiedMixin:
     """Amazon SES over SNS: verify the SNS signature, and confirm subscriptions without boto3."""
 
@@ -185,7 +200,7 @@ def _batched(anymail_view, *mixins):
 TRACKING_VIEWS = {
     "amazon_ses/tracking/": _batched(AmazonSESTrackingWebhookView, SnsVerifiedMixin),
     "brevo/tracking/": _batched(BrevoTrackingWebhookView),
-    "mailersend/tracking/": _batched(MailerSendTrackingWebhookView),
+    "mailersend/tracking/": _batched(MailerSendTrackingWebhookView, MailerSendActivityOnlyMixin),
     "mailgun/tracking/": _batched(MailgunTrackingWebhookView, MailgunFreshnessMixin),
     "mailjet/tracking/": _batched(MailjetTrackingWebhookView),
     "mailtrap/tracking/": _batched(MailtrapTrackingWebhookView),
