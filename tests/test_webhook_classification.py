@@ -7,7 +7,7 @@ from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent, Su
 from tests.webhook_support import (
     esp_settings, mailgun_failed, mailgun_legacy, now_epoch, post, post_form, post_sns, ses_bounce, ses_event,
     brevo_event, mailersend_event, mailersend_signature, mailjet_bounce, postmark_bounce, sendgrid_event, sns_envelope,
-    unisender_body,
+    resend_bounce, resend_headers, unisender_body,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("esp_settings")]
@@ -286,3 +286,38 @@ def test_mailersend_account_events_are_skipped_not_flagged(client):
     response = post_mailersend(client, body)
     assert response.status_code == 200, response.content
     assert not BounceEvent.objects.exists() and not FlaggedWebhookEvent.objects.exists()
+
+
+# --- 10. Resend -------------------------------------------------------------------------------------
+
+def post_resend(client, body):
+    text = json.dumps(body)
+    return post(client, "/anymail/resend/tracking/", text, **resend_headers(text))
+
+
+def resend_event(kind, email="delivered@resend.dev", **data):
+    body = resend_bounce(email)
+    del body["data"]["bounce"]
+    return {**body, "type": kind, "data": {**body["data"], **data}}
+
+
+def test_a_resend_suppressed_email_is_a_hard_bounce(client):
+    body = resend_event("email.suppressed", suppressed={
+        "message": "Resend has suppressed sending to this address because it is on the suppression list.",
+        "type": "OnAccountSuppressionList"})
+    assert post_resend(client, body).status_code == 200
+    event = only_bounce()
+    assert (event.category, event.esp_event_type) == (Category.HARD, "email.suppressed")
+    assert Suppression.objects.active().filter(email="delivered@resend.dev").exists()
+
+
+@pytest.mark.parametrize("reason, category", [
+    ("reached_daily_quota", Category.TRANSIENT),
+    ("invalid_api_key", Category.TRANSIENT),
+    ("domain_not_verified", Category.TRANSIENT),
+    ("invalid_recipient", Category.HARD),
+])
+def test_a_resend_failed_email_is_labelled_by_its_reason(client, reason, category):
+    assert post_resend(client, resend_event("email.failed", failed={"reason": reason})).status_code == 200
+    event = only_bounce()
+    assert (event.category, event.esp_event_type) == (category, f"failed/{reason}")

@@ -463,9 +463,17 @@ def resend(event) -> EspVerdict:
         return EspVerdict(label=f"bounced/{bounce_type}/{_text(bounce.get('subType'))}",
                           kind={"Permanent": Category.HARD}.get(bounce_type, Category.SOFT),
                           diagnostic=_text(bounce.get("message")))
+    if name == "email.failed":
+        # Resend could not send: "invalid recipients, API key problems, domain verification
+        # issues, email quota limits". Only an invalid recipient is about the address.
+        reason = _text(_dig(raw, "data", "failed", "reason"))
+        invalid = "recipient" in reason.lower()
+        return EspVerdict(label=f"failed/{reason}" if reason else "failed",
+                          kind=Category.HARD if invalid else Category.TRANSIENT, diagnostic=reason)
     kind = {
         "email.delivery_delayed": Category.TRANSIENT,
-        "email.failed": Category.TRANSIENT,
+        # Not sent: the address is on Resend's suppression list (an earlier hard bounce or complaint).
+        "email.suppressed": Category.HARD,
         "email.complained": Category.COMPLAINT,
         "email.delivered": Engagement.DELIVERED,
         "email.opened": Engagement.OPENED,
