@@ -5,14 +5,14 @@ import pytest
 
 from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent, Suppression
 from tests.webhook_support import (
-    esp_settings, mailgun_failed, mailgun_legacy, now_epoch, post, post_form, post_sns, ses_bounce, ses_event,
-    brevo_event, mailersend_event, mailersend_signature, mailjet_bounce, postmark_bounce, sendgrid_event, sns_envelope,
-    resend_bounce, resend_headers, unisender_body,
+    brevo_event, esp_settings, mailersend_event, mailersend_signature, mailgun_failed, mailgun_legacy, mailjet_bounce,
+    now_epoch, post, post_form, post_sns, postmark_bounce, resend_bounce, resend_headers, sendgrid_event, ses_bounce,
+    ses_event, sns_envelope, unisender_body,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("esp_settings")]
 Category = BounceEvent.Category
-assert esp_settings and json  # the fixture is used through usefixtures
+assert esp_settings  # the fixture is used through usefixtures
 
 
 def only_bounce():
@@ -57,7 +57,7 @@ MAILGUN = "/anymail/mailgun/tracking/"
      Category.HARD, True),
     ("dropped", dict(reason="hardfail", code=606, description="Not delivering to unsubscribed address"),
      Category.UNSUBSCRIBE, True),
-    ("dropped", dict(reason="hardfail", code=607, description="Not delivering to a user who marked your messages as spam"),
+    ("dropped", dict(reason="hardfail", code=607, description="Not delivering to a user who marked you as spam"),
      Category.COMPLAINT, True),
     ("dropped", dict(reason="old", description="Too old"), Category.SOFT, False),
     ("dropped", dict(reason="maxfails", description="Too many soft bounces"), Category.SOFT, False),

@@ -189,10 +189,11 @@ def mailgun_legacy(event="bounced", email="alice@example.com", *, timestamp=None
     and "dropped" payloads put the event's fields and the signature side by side."""
     timestamp = str(timestamp if timestamp is not None else now_epoch())
     token = token or uuid.uuid4().hex
-    headers = [["Message-Id", "<20130503182626.18666.16540@sandbox.mailgun.org>"], ["To", f"Alice <{email}>"],
+    message_id = "<20130503182626.18666.16540@sandbox.mailgun.org>"
+    headers = [["Message-Id", message_id], ["To", f"Alice <{email}>"],
                ["X-Mailgun-Variables", json.dumps({"my_var_1": "Mailgun Variable #1"})]]
     pairs = [("event", event), ("recipient", email), ("domain", "sandbox.mailgun.org"),
-             ("message-headers", json.dumps(headers)), ("Message-Id", "<20130503182626.18666.16540@sandbox.mailgun.org>")]
+             ("message-headers", json.dumps(headers)), ("Message-Id", message_id)]
     pairs += [(key.replace("_", "-"), str(value)) for key, value in fields.items()]
     signature = hmac.new(MAILGUN_KEY.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
     return pairs + [("timestamp", timestamp), ("token", token), ("signature", signature)]
