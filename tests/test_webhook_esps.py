@@ -71,7 +71,7 @@ def test_mailgun_delivery_is_engagement_and_resets_the_soft_count(client):
 
 @pytest.mark.parametrize("bounce_type, category", [
     ("HardBounce", Category.HARD), ("SoftBounce", Category.SOFT), ("Transient", Category.TRANSIENT),
-    ("SpamNotification", Category.COMPLAINT),
+    ("SpamNotification", Category.SOFT),
 ])
 def test_postmark_bounce_types_map_to_our_categories(client, bounce_type, category):
     response = post(client, "/anymail/postmark/tracking/", postmark_bounce(bounce_type=bounce_type, details="x"))

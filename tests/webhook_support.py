@@ -184,6 +184,29 @@ def mailgun_delivered(email="alice@example.com"):
     }})
 
 
+def mailgun_legacy(event="bounced", email="alice@example.com", *, timestamp=None, token=None, **fields) -> list:
+    """A legacy (pre-2018) Mailgun webhook's form fields, signed: Mailgun's documented "bounced"
+    and "dropped" payloads put the event's fields and the signature side by side."""
+    timestamp = str(timestamp if timestamp is not None else now_epoch())
+    token = token or uuid.uuid4().hex
+    message_id = "<20130503182626.18666.16540@sandbox.mailgun.org>"
+    headers = [["Message-Id", message_id], ["To", f"Alice <{email}>"],
+               ["X-Mailgun-Variables", json.dumps({"my_var_1": "Mailgun Variable #1"})]]
+    pairs = [("event", event), ("recipient", email), ("domain", "sandbox.mailgun.org"),
+             ("message-headers", json.dumps(headers)), ("Message-Id", message_id)]
+    pairs += [(key.replace("_", "-"), str(value)) for key, value in fields.items()]
+    signature = hmac.new(MAILGUN_KEY.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
+    return pairs + [("timestamp", timestamp), ("token", token), ("signature", signature)]
+
+
+def post_form(client, path: str, fields, *, auth: str | None = AUTH, **headers):
+    """POST form fields (a dict or a list of pairs, repeats allowed) url-encoded, as legacy webhooks do."""
+    extra = {"HTTP_AUTHORIZATION": auth} if auth else {}
+    extra.update(headers)
+    pairs = fields.items() if isinstance(fields, dict) else fields
+    return client.post(path, urlencode(list(pairs)), content_type="application/x-www-form-urlencoded", **extra)
+
+
 # --- Postmark (docs: bounce, delivery, spam complaint webhooks) ------------------------------------
 
 def postmark_bounce(email="john@example.com", bounce_type="HardBounce", *, bounce_id=None,
@@ -353,13 +376,14 @@ def mailtrap_bounce(email="receiver@example.com"):
                         "response_code": 550, "bounce_category": "badmailbox"}]}
 
 
-def unisender_body(email="recipient@example.com", status="hard_bounced", delivery_status="err_user_unknown"):
+def unisender_body(email="recipient@example.com", status="hard_bounced", delivery_status="err_user_unknown",
+                   response="550 5.1.1 Mailbox does not exist"):
     return unisender_sign({"auth": "", "events_by_user": [{"user_id": 456, "project_id": "6432890213745872", "events": [
         {"event_name": "transactional_email_status", "event_data": {
             "job_id": "1a3Q2V-0000OZ-S0", "metadata": {"key1": "val1"}, "email": email, "status": status,
             "event_time": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
             "delivery_info": {"delivery_status": delivery_status,
-                              "destination_response": "550 5.1.1 Mailbox does not exist", "user_agent": None}}}]}]})
+                              "destination_response": response, "user_agent": None}}}]}]})
 
 
 def unisender_sign(payload: dict) -> str:

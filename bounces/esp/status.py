@@ -59,16 +59,19 @@ _SPECIFIC = {
 def status_verdict(status: str) -> tuple[str, str] | None:
     """(category, reason) a *specific* enhanced status code implies for a failed delivery.
 
-    Returns None for success codes and for the generic X.0.x codes (SendGrid sends 5.0.0 for
-    every bounce, blocks included): those say only "permanent" or "temporary" and do not
-    overrule the ESP's own finer label. A 4.x.x on a final failure is soft.
+    Returns None for success codes and for the generic 5.0.x codes (SendGrid sends 5.0.0 for
+    every bounce, blocks included): those say only "permanent" and do not overrule the ESP's
+    own finer label. Any 4.x.x, 4.0.0 included, is soft: a temporary status is never permanent,
+    whatever the ESP's label says (SES has labelled 4.4.7 "Permanent").
     """
     parts = status.split(".") if status else []
-    if len(parts) != 3 or parts[0] not in "45" or parts[1] == "0":
+    if len(parts) != 3 or parts[0] not in ("4", "5"):
         return None
     klass, subject, detail = parts
     if klass == "4":
         return (Category.SOFT, "mailboxfull" if subject == "2" else "")
+    if subject == "0":
+        return None
     return _SPECIFIC.get((klass, subject, detail)) or _SPECIFIC.get((klass, subject, None))
 
 

@@ -9,11 +9,13 @@ event; the caller turns that into a flagged event.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 from anymail.signals import EventType
 
-from bounces.esp.status import find_smtp_code
+from bounces.esp.status import find_smtp_code, find_status
 from bounces.models import BounceCategory as Category
 from bounces.models import EngagementEventType as Engagement
 
@@ -41,6 +43,11 @@ def _dig(value, *keys):
             return None
         value = value.get(key)
     return value
+
+
+def _same_address(record, recipient) -> bool:
+    address = _dig(record, "emailAddress")
+    return isinstance(address, str) and isinstance(recipient, str) and address.lower() == recipient.lower()
 
 
 def _text(value) -> str:
@@ -91,10 +98,23 @@ def amazon_ses(event) -> EspVerdict:
         )
     if kind_of == "DeliveryDelay":
         delay = raw.get("deliveryDelay") or {}
-        mine = next((r for r in delay.get("delayedRecipients") or [] if _dig(r, "emailAddress") == event.recipient), {})
-        return EspVerdict(label=f"DeliveryDelay/{_text(delay.get('delayType'))}", kind=Category.TRANSIENT,
+        delayed = [r for r in delay.get("delayedRecipients") or [] if _same_address(r, event.recipient)]
+        mine = delayed[0] if delayed else {}
+        # Anymail makes one event per recipient of the message; the delay is about the
+        # delayedRecipients only, the others were not delayed.
+        return EspVerdict(label=f"DeliveryDelay/{_text(delay.get('delayType'))}",
+                          kind=Category.TRANSIENT if delayed else IGNORE,
                           status=_text(mine.get("status")), diagnostic=_text(mine.get("diagnosticCode")),
                           remote_mta=_text(delay.get("reportingMTA")), event_id=_text(event.event_id) or None)
+    if kind_of == "Subscription":
+        # A subscription-management change (an unsubscribe link or List-Unsubscribe header):
+        # only "unsubscribe from all" is an unsubscribe; a topic preference change is not ours.
+        unsubscribed = _dig(raw, "subscription", "newTopicPreferences", "unsubscribeAll") is True
+        return EspVerdict(label="Subscription/unsubscribeAll" if unsubscribed else "Subscription",
+                          kind=Category.UNSUBSCRIBE if unsubscribed else IGNORE, event_id=_text(event.event_id) or None)
+    if kind_of == "Complaint" and _dig(raw, "complaint", "complaintFeedbackType") == "not-spam":
+        # A feedback report saying the message is *not* spam: the opposite of a complaint.
+        return EspVerdict(label="Complaint/not-spam", kind=IGNORE)
     simple = {
         "Complaint": Category.COMPLAINT,
         "Delivery": Engagement.DELIVERED,
@@ -104,7 +124,6 @@ def amazon_ses(event) -> EspVerdict:
         "Reject": Category.TRANSIENT,
         "Rendering Failure": Category.TRANSIENT,
         "Send": IGNORE,
-        "Subscription": IGNORE,
     }
     label = kind_of
     if kind_of == "Complaint":
@@ -113,6 +132,7 @@ def amazon_ses(event) -> EspVerdict:
                       diagnostic=_text(_dig(raw, "delivery", "smtpResponse")), event_id=_text(event.event_id) or None)
 
 
+# Postmark's bounce types (its "Bounce types" reference, by TypeCode).
 _POSTMARK_BOUNCE = {
     "HardBounce": Category.HARD,
     "BadEmailAddress": Category.HARD,
@@ -120,15 +140,19 @@ _POSTMARK_BOUNCE = {
     "SoftBounce": Category.SOFT,
     "Unknown": Category.SOFT,
     "Blocked": Category.SOFT,
-    "DMARCPolicy": Category.SOFT,
     "Unconfirmed": Category.SOFT,
+    # 512: "delivered, but was either blocked by the user, or classified as spam, bulk mail, or
+    # had rejected content": the receiving system's filter, not a person's complaint nor a
+    # missing mailbox.
+    "SpamNotification": Category.SOFT,
+    # 100009: rejected for the sending domain's DMARC policy: our authentication, not the address.
+    "DMARCPolicy": Category.TRANSIENT,
     "Transient": Category.TRANSIENT,
     "DnsError": Category.TRANSIENT,
     "OpenRelayTest": Category.TRANSIENT,
     "VirusNotification": Category.TRANSIENT,
     "SMTPApiError": Category.TRANSIENT,
     "TemplateRenderingFailed": Category.TRANSIENT,
-    "SpamNotification": Category.COMPLAINT,
     "SpamComplaint": Category.COMPLAINT,
     "Unsubscribe": Category.UNSUBSCRIBE,
     "ManualSuppression": Category.UNSUBSCRIBE,
@@ -161,12 +185,23 @@ def postmark(event) -> EspVerdict:
     return EspVerdict(label=record, kind=kind, diagnostic=_text(raw.get("Details")))
 
 
-_SENDGRID_DROPPED = {
-    "bounced address": Category.HARD,
-    "invalid": Category.HARD,
-    "unsubscribed address": Category.UNSUBSCRIBE,
-    "spam reporting address": Category.COMPLAINT,
-}
+# SendGrid's documented dropped reasons, matched case-insensitively by prefix ("Spam Content (if
+# spam checker app enabled)", "Bounced Address: ..."), in order: "invalid smtpapi header" (our
+# request) before the bare "invalid" (an invalid address).
+_SENDGRID_DROPPED = (
+    ("bounced address", Category.HARD),
+    ("unsubscribed address", Category.UNSUBSCRIBE),
+    ("spam reporting address", Category.COMPLAINT),
+    ("invalid smtpapi header", Category.TRANSIENT),
+    ("spam content", Category.TRANSIENT),
+    ("invalid", Category.HARD),
+)
+
+
+def _sendgrid_dropped(reason: str) -> str:
+    reason = reason.strip().casefold()
+    # Anything else (spam content, package quota) is about our sending, not the address.
+    return next((kind for prefix, kind in _SENDGRID_DROPPED if reason.startswith(prefix)), Category.TRANSIENT)
 
 
 def sendgrid(event) -> EspVerdict:
@@ -180,9 +215,7 @@ def sendgrid(event) -> EspVerdict:
                           status=status, diagnostic=diagnostic)
     if name == "dropped":
         reason = _text(raw.get("reason"))
-        # Dropped for content or configuration (spam content, bad SMTPAPI header) is ours.
-        return EspVerdict(label=f"dropped/{reason}", kind=_SENDGRID_DROPPED.get(reason.lower(), Category.TRANSIENT),
-                          diagnostic=diagnostic)
+        return EspVerdict(label=f"dropped/{reason}", kind=_sendgrid_dropped(reason), diagnostic=diagnostic)
     # sg_event_id is not used as a key: it has been seen to change across retries.
     return EspVerdict(label=name, kind=_SENDGRID_KINDS.get(name, UNKNOWN), status=status, diagnostic=diagnostic)
 
@@ -202,7 +235,9 @@ _SENDGRID_KINDS = {  # built once: SendGrid posts its events a thousand at a tim
 
 def mailgun(event) -> EspVerdict:
     raw = event.esp_event
-    if not isinstance(raw, dict):  # legacy form-encoded webhooks (a QueryDict)
+    # Legacy form-encoded webhooks arrive as a QueryDict, which *is* a dict: test for the
+    # QueryDict's own method, not for dict (that sent every legacy event to the JSON path).
+    if hasattr(raw, "getlist"):
         return _mailgun_legacy(event)
     data = raw["event-data"]
     name = _text(data.get("event"))
@@ -242,23 +277,44 @@ def find_code(value) -> str:
     return find_smtp_code(value)
 
 
+# Mailgun's legacy "dropped" codes (its 6xx extensions): the address is on one of our
+# domain's suppression lists. Without a code, "hardfail" is one of those three too.
+_MAILGUN_LEGACY_DROPPED = {"605": Category.HARD, "606": Category.UNSUBSCRIBE, "607": Category.COMPLAINT}
+# Fields that change on every delivery of one legacy event (the signature), left out of its key.
+_MAILGUN_SIGNATURE_FIELDS = frozenset({"timestamp", "token", "signature"})
+
+
 def _mailgun_legacy(event) -> EspVerdict:
     raw = event.esp_event
-    name = _text(raw.get("event"))
-    code = _text(raw.get("code"))
-    diagnostic = _text(raw.get("error") or raw.get("notification") or raw.get("description"))
-    kind = {
-        "bounced": Category.HARD,
-        "dropped": {"hardfail": Category.HARD, "bounce": Category.HARD, "old": Category.SOFT}.get(
-            _text(raw.get("reason")), Category.SOFT
-        ),
-        "complained": Category.COMPLAINT,
-        "unsubscribed": Category.UNSUBSCRIBE,
-        "delivered": Engagement.DELIVERED,
-        "opened": Engagement.OPENED,
-        "clicked": Engagement.CLICKED,
-    }.get(name, UNKNOWN)
-    return EspVerdict(label=f"legacy/{name}", kind=kind, smtp_code=find_code(code), diagnostic=diagnostic)
+
+    def first(field: str) -> str:
+        # The first value: Mailgun merges user-variables into the same form, and a variable
+        # named like an event field comes after it.
+        values = raw.getlist(field)
+        return _text(values[0]) if values else ""
+
+    name, code, reason = first("event"), first("code"), first("reason")
+    diagnostic = first("error") or first("notification") or first("description")
+    if name == "dropped":
+        # "old" (retries ran out) and "maxfails" (too many soft failures) are not about the address.
+        kind = _MAILGUN_LEGACY_DROPPED.get(code) or (Category.HARD if reason == "hardfail" else Category.SOFT)
+    else:
+        kind = {
+            "bounced": Category.HARD,  # the legacy "bounced" webhook is Mailgun's permanent failure
+            "complained": Category.COMPLAINT,
+            "unsubscribed": Category.UNSUBSCRIBE,
+            "delivered": Engagement.DELIVERED,
+            "opened": Engagement.OPENED,
+            "clicked": Engagement.CLICKED,
+        }.get(name, UNKNOWN)
+    if first("severity") == "temporary" and kind in (Category.HARD, Category.SOFT):
+        kind = Category.TRANSIENT
+    # No Mailgun event id, and the token (Anymail's event_id) and timestamp are new on every
+    # delivery: a digest of every other field, all values in order, names the event.
+    fields = sorted((key, values) for key, values in raw.lists() if key not in _MAILGUN_SIGNATURE_FIELDS)
+    digest = hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+    return EspVerdict(label=f"legacy/{name}", kind=kind, status=find_status(code), smtp_code=find_code(code),
+                      diagnostic=diagnostic, event_id=f"legacy-{digest}")
 
 
 def mandrill(event) -> EspVerdict:
@@ -295,6 +351,7 @@ def brevo(event) -> EspVerdict:
         "spam": Category.COMPLAINT,
         "complaint": Category.COMPLAINT,
         "unsubscribe": Category.UNSUBSCRIBE,
+        "unsubscribed": Category.UNSUBSCRIBE,  # the marketing webhooks' spelling
         "delivered": Engagement.DELIVERED,
         "opened": Engagement.OPENED,
         "unique_opened": Engagement.OPENED,
@@ -310,19 +367,45 @@ def brevo(event) -> EspVerdict:
     return EspVerdict(label=name, kind=kind, diagnostic=_text(raw.get("reason")), reference=reference.strip("/"))
 
 
+# Mailjet's documented bounce and blocked errors (error_related_to / error). Left out, so that
+# hard_bounce decides: "no mail host" and "relay/access denied" (a dead domain or a refusal).
+_MAILJET_ERRORS = {
+    # recipient
+    "user unknown": Category.HARD,
+    "mailbox inactive": Category.HARD,  # inactive too long: most likely closed
+    "quota exceeded": Category.SOFT,
+    "blacklisted": Category.UNSUBSCRIBE,  # on our account's exclusion list: we chose not to send
+    "spam reporter": Category.COMPLAINT,
+    # domain
+    "invalid domain": Category.HARD,
+    "typofix": Category.HARD,  # a typo in the domain: the address as given does not exist
+    "greylisted": Category.TRANSIENT,  # Mailjet retries
+    # content: our template, not the address
+    "bad or empty template": Category.TRANSIENT,
+    "error in template language": Category.TRANSIENT,
+    # spam: a block of our sender or content says nothing about the mailbox
+    "sender blocked": Category.SOFT,
+    "content blocked": Category.SOFT,
+    "policy issue": Category.SOFT,
+    # system: Mailjet's side, never permanent
+    "system issue": Category.TRANSIENT,
+    "protocol issue": Category.TRANSIENT,
+    "connection issue": Category.TRANSIENT,
+    # mailjet
+    "preblocked": Category.HARD,  # not sent: the address recently or repeatedly bounced
+    "duplicate in campaign": IGNORE,  # X-Mailjet-DeduplicateCampaign: the first copy was sent
+}
+
+
 def mailjet(event) -> EspVerdict:
     raw = event.esp_event
     name = _text(raw.get("event"))
     error = _text(raw.get("error"))
     label = name + (f"/{raw.get('error_related_to')}/{error}" if error else "")
-    if name == "bounce":
-        if error == "greylisted" and not raw.get("hard_bounce"):
-            kind = Category.TRANSIENT
-        else:
-            kind = Category.HARD if raw.get("hard_bounce") else Category.SOFT
-    elif name == "blocked":
-        kind = {"spam reporter": Category.COMPLAINT, "user unknown": Category.HARD, "invalid domain": Category.HARD,
-                "no mail host": Category.HARD}.get(error, Category.SOFT)
+    if name in ("bounce", "blocked"):
+        kind = _MAILJET_ERRORS.get(error.strip().lower())
+        if kind is None:  # ambiguous or undocumented: Mailjet's own hard_bounce flag decides
+            kind = Category.HARD if raw.get("hard_bounce") is True else Category.SOFT
     else:
         kind = {"spam": Category.COMPLAINT, "unsub": Category.UNSUBSCRIBE, "sent": Engagement.DELIVERED,
                 "open": Engagement.OPENED, "click": Engagement.CLICKED}.get(name, UNKNOWN)
@@ -380,9 +463,17 @@ def resend(event) -> EspVerdict:
         return EspVerdict(label=f"bounced/{bounce_type}/{_text(bounce.get('subType'))}",
                           kind={"Permanent": Category.HARD}.get(bounce_type, Category.SOFT),
                           diagnostic=_text(bounce.get("message")))
+    if name == "email.failed":
+        # Resend could not send: "invalid recipients, API key problems, domain verification
+        # issues, email quota limits". Only an invalid recipient is about the address.
+        reason = _text(_dig(raw, "data", "failed", "reason"))
+        invalid = "recipient" in reason.lower()
+        return EspVerdict(label=f"failed/{reason}" if reason else "failed",
+                          kind=Category.HARD if invalid else Category.TRANSIENT, diagnostic=reason)
     kind = {
         "email.delivery_delayed": Category.TRANSIENT,
-        "email.failed": Category.TRANSIENT,
+        # Not sent: the address is on Resend's suppression list (an earlier hard bounce or complaint).
+        "email.suppressed": Category.HARD,
         "email.complained": Category.COMPLAINT,
         "email.delivered": Engagement.DELIVERED,
         "email.opened": Engagement.OPENED,
@@ -396,9 +487,12 @@ def resend(event) -> EspVerdict:
 def mailersend(event) -> EspVerdict:
     data = event.esp_event["data"]
     name = _text(data.get("type"))
+    if name.startswith("survey_"):  # survey_opened, survey_submitted: a survey, not the mail
+        return EspVerdict(label=name, kind=IGNORE)
     kind = {
         "hard_bounced": Category.HARD,
         "soft_bounced": Category.SOFT,
+        "deferred": Category.TRANSIENT,  # not delivered yet; MailerSend retries
         "spam_complaint": Category.COMPLAINT,
         "unsubscribed": Category.UNSUBSCRIBE,
         "delivered": Engagement.DELIVERED,
@@ -452,14 +546,43 @@ def mailtrap(event) -> EspVerdict:
                       smtp_code=find_code(raw.get("response_code")), event_id=_text(raw.get("event_id")) or None)
 
 
+# Unisender Go's delivery_status values for hard_bounced and soft_bounced (its email statuses
+# reference): the address, the recipient's choice, or our sending.
+_UNISENDER_DELIVERY = {
+    "err_user_unknown": Category.HARD,
+    "err_user_inactive": Category.HARD,  # exists but disabled by its provider
+    "err_mailbox_discarded": Category.HARD,  # the mailbox was deleted
+    "err_domain_inactive": Category.HARD,  # the domain takes no mail or does not exist
+    "err_skip_letter": Category.HARD,  # not sent: Unisender Go holds the address as unavailable
+    "err_unsubscribed": Category.UNSUBSCRIBE,  # not sent: the recipient unsubscribed earlier
+    "err_spam_skipped": Category.COMPLAINT,  # not sent: the recipient reported earlier mail as spam
+    "err_will_retry": Category.TRANSIENT,  # one attempt failed; Unisender Go retries
+    "err_mailbox_full": Category.SOFT,
+    "err_over_quota": Category.SOFT,  # the recipient's storage quota, like a full mailbox
+    "err_unreachable": Category.SOFT,  # the server could not be reached over the retry period
+    "err_destination_misconfigured": Category.SOFT,  # the receiving side's setup, may be fixed
+    "err_delivery_failed": Category.SOFT,  # other reasons: the status code, if any, refines it
+    # Filters and blocks, not the mailbox.
+    "err_spam_rejected": Category.SOFT,
+    "err_spam_folder": Category.SOFT,
+    "err_blacklisted": Category.SOFT,  # our sending IP or domain is on a block list
+    # Our message, our account or Unisender Go's side: the address is not at fault.
+    "err_too_large": Category.TRANSIENT,
+    "err_not_allowed": Category.TRANSIENT,  # sending refused for our account
+    "err_lost": Category.TRANSIENT,
+    "err_internal": Category.TRANSIENT,
+}
+
+
 def unisender_go(event) -> EspVerdict:
     raw = event.esp_event
     name = _text(raw.get("status"))
     info = raw.get("delivery_info") if isinstance(raw.get("delivery_info"), dict) else {}
     delivery_status = _text(info.get("delivery_status"))
     kind = {
-        "hard_bounced": Category.HARD,
-        "soft_bounced": Category.TRANSIENT if delivery_status == "err_will_retry" else Category.SOFT,
+        # The delivery_status says why (below); without one, the status alone.
+        "hard_bounced": _UNISENDER_DELIVERY.get(delivery_status, Category.HARD),
+        "soft_bounced": _UNISENDER_DELIVERY.get(delivery_status, Category.SOFT),
         "spam": Category.COMPLAINT,
         "unsubscribed": Category.UNSUBSCRIBE,
         "delivered": Engagement.DELIVERED,
