@@ -458,10 +458,12 @@ def resend(event) -> EspVerdict:
     # delivery, not the event: the same event posted under another svix-id would count twice.
     # The digest of the event (its email id, type and created_at) is the same every time.
     if name == "email.bounced":
+        # Resend documents email.bounced as a permanent rejection; only a bounce typed Transient or
+        # Undetermined says otherwise. Its earlier posts carried no type at all (just a message).
         bounce = _dig(raw, "data", "bounce") or {}
         bounce_type = _text(bounce.get("type"))
         return EspVerdict(label=f"bounced/{bounce_type}/{_text(bounce.get('subType'))}",
-                          kind={"Permanent": Category.HARD}.get(bounce_type, Category.SOFT),
+                          kind=Category.HARD if bounce_type in ("Permanent", "") else Category.SOFT,
                           diagnostic=_text(bounce.get("message")))
     if name == "email.failed":
         # Resend could not send: "invalid recipients, API key problems, domain verification
