@@ -7,7 +7,7 @@ import pytest
 
 from bounces.models import BounceCategory as Category
 from bounces.models import BounceEvent, FlaggedWebhookEvent
-from tests.webhook_support import esp_settings, now_iso, post, resend_headers
+from tests.webhook_support import esp_settings, now_epoch, now_iso, post, resend_headers
 
 pytestmark = [pytest.mark.usefixtures("esp_settings"), pytest.mark.django_db]
 assert esp_settings
@@ -44,3 +44,40 @@ def test_a_resend_bounce_typed_transient_or_undetermined_stays_soft(client):
         body["data"]["bounce"].update(type=bounce_type, subType="MailboxFull")
         assert post_resend(client, body).status_code == 200
     assert set(BounceEvent.objects.values_list("category", flat=True)) == {Category.SOFT}
+
+
+# --- SparkPost: event classes that are not about our mail -------------------------------------
+# SparkPost's webhook event types include inbound relay, A/B test and bulk ingest events (its
+# event samples); a webhook subscribed to all events posts them beside the message events.
+
+def sparkpost_other_events(ts: str) -> list[dict]:
+    common = {"customer_id": "1", "subaccount_id": "101", "timestamp": ts}
+    return [
+        {"msys": {"relay_event": {**common, "type": "relay_injection", "event_id": "12345678901234567890",
+                                  "relay_id": "my-relay", "msg_from": "me@here.com", "rcpt_to": "you@there.com",
+                                  "origination": "1.2.3.4", "ingest_ip": "5.6.7.8"}}},
+        {"msys": {"relay_event": {**common, "type": "relay_delivery", "event_id": "12345678901234567891",
+                                  "relay_id": "my-relay", "msg_from": "me@here.com", "rcpt_to": "you@there.com",
+                                  "origination": "1.2.3.4", "webhook_id": "wh-1"}}},
+        {"msys": {"ab_test_event": {**common, "type": "ab_test_completed", "event_id": "12345678901234567892",
+                                    "ab_test": {"id": "password-reset", "name": "Password Reset", "version": 1,
+                                                "test_mode": "bayesian", "winning_template_id": "fancy-template"}}}},
+        {"msys": {"ingest_event": {**common, "type": "success", "event_id": "12345678901234567893",
+                                   "batch_id": "032d330540298f54f0e8bcc1373f3cfd", "number_succeeded": 10,
+                                   "expiration_timestamp": ts}}},
+    ]
+
+
+def test_sparkpost_relay_ab_test_and_ingest_events_are_ignored_not_flagged(client):
+    body = sparkpost_other_events(str(now_epoch())) + [{"msys": {}}]
+    response = post(client, "/anymail/sparkpost/tracking/", body)
+    assert response.status_code == 200, response.content
+    assert "4 ignored, 0 flagged" in response.content.decode()
+    assert not (FlaggedWebhookEvent.objects.exists() or BounceEvent.objects.exists())
+
+
+def test_an_unknown_sparkpost_event_class_is_still_flagged(client):
+    body = [{"msys": {"future_event": {"type": "something_new", "event_id": "1", "timestamp": str(now_epoch()),
+                                       "rcpt_to": "someone@example.com"}}}]
+    assert post(client, "/anymail/sparkpost/tracking/", body).status_code == 200
+    assert FlaggedWebhookEvent.objects.get().esp_event_type == "something_new"

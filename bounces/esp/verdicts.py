@@ -423,9 +423,16 @@ _SPARKPOST_CLASSES = {
 }
 
 
+# SparkPost's documented event classes that are not about a recipient of our mail: inbound relay,
+# A/B test and bulk ingest events. A webhook set to "all events" posts them too.
+_SPARKPOST_OTHER_CLASSES = frozenset({"relay_event", "ab_test_event", "ingest_event"})
+
+
 def sparkpost(event) -> EspVerdict:
-    (payload,) = event.esp_event["msys"].values()
+    ((event_class, payload),) = event.esp_event["msys"].items()
     name = _text(payload.get("type"))
+    if event_class in _SPARKPOST_OTHER_CLASSES:
+        return EspVerdict(label=f"{event_class}/{name}", kind=IGNORE)
     common = dict(diagnostic=_text(payload.get("raw_reason") or payload.get("reason")),
                   smtp_code=find_code(payload.get("error_code")), event_id=_text(payload.get("event_id")) or None)
     if name in ("bounce", "out_of_band"):
