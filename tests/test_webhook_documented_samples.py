@@ -81,3 +81,23 @@ def test_an_unknown_sparkpost_event_class_is_still_flagged(client):
                                        "rcpt_to": "someone@example.com"}}}]
     assert post(client, "/anymail/sparkpost/tracking/", body).status_code == 200
     assert FlaggedWebhookEvent.objects.get().esp_event_type == "something_new"
+
+
+# --- Brevo: the marketing webhooks' contact events ---------------------------------------------
+# Brevo's "Marketing webhooks" page documents Contact Updated and Contact Deleted beside the email
+# events; a marketing webhook subscribed to them posts them to the same URL.
+
+def brevo_contact_event(event: str) -> dict:
+    body = {"id": 1, "email": "example@domain.com", "event": event, "key": "xxxxxxxx",
+            "date": "2020-10-09 00:00:00", "ts": now_epoch()}
+    if event == "contact_updated":
+        body["content"] = [{"email": "example@domain.com", "FIRSTNAME": "John", "LASTNAME": "Doe"}]
+    return body
+
+
+@pytest.mark.parametrize("event", ["contact_updated", "contact_deleted"])
+def test_brevo_marketing_contact_events_are_ignored_not_flagged(client, event):
+    response = post(client, "/anymail/brevo/tracking/", brevo_contact_event(event))
+    assert response.status_code == 200, response.content
+    assert "1 ignored, 0 flagged" in response.content.decode()
+    assert not (FlaggedWebhookEvent.objects.exists() or BounceEvent.objects.exists())

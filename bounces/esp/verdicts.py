@@ -359,7 +359,10 @@ def brevo(event) -> EspVerdict:
         "unique_proxy_open": Engagement.OPENED,
         "click": Engagement.CLICKED,
         "request": IGNORE,
+        # The marketing webhooks' contact list events: a list or a contact's attributes changed.
         "list_addition": IGNORE,
+        "contact_updated": IGNORE,
+        "contact_deleted": IGNORE,
     }.get(name, UNKNOWN)
     # Marketing-campaign events carry no message id and no ts_epoch: the campaign and the
     # event's own time tell them apart.
