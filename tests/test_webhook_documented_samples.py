@@ -101,3 +101,44 @@ def test_brevo_marketing_contact_events_are_ignored_not_flagged(client, event):
     assert response.status_code == 200, response.content
     assert "1 ignored, 0 flagged" in response.content.decode()
     assert not (FlaggedWebhookEvent.objects.exists() or BounceEvent.objects.exists())
+
+
+# --- Resend: contact and domain events ---------------------------------------------------------
+# Resend's event types include contact.created/updated/deleted (audience contacts) and
+# domain.created/updated/deleted beside the email events; its changelog's contact.updated sample
+# is the one to "store ... when the user unsubscribes".
+
+def resend_contact(kind: str, *, unsubscribed: bool) -> dict:
+    return {"type": kind, "created_at": now_iso(), "data": {
+        "id": "e169aa45-1ecf-4183-9955-b1499d5701d3", "audience_id": "78261eea-8f8b-4381-83c6-79fa7120f1cf",
+        "created_at": now_iso(), "updated_at": now_iso(), "email": "steve.wozniak@gmail.com",
+        "first_name": "Steve", "last_name": "Wozniak", "unsubscribed": unsubscribed}}
+
+
+def resend_domain(kind: str) -> dict:
+    return {"type": kind, "created_at": now_iso(), "data": {
+        "id": "d91cd9bd-1176-453e-8fc1-35364d380206", "name": "example.com", "status": "not_started",
+        "created_at": now_iso(), "region": "us-east-1", "records": [
+            {"record": "SPF", "name": "send", "type": "MX", "ttl": "Auto", "status": "not_started",
+             "value": "feedback-smtp.us-east-1.amazonses.com", "priority": 10}]}}
+
+
+def test_a_resend_contact_updated_as_unsubscribed_unsubscribes_that_address(client):
+    response = post_resend(client, resend_contact("contact.updated", unsubscribed=True))
+    assert response.status_code == 200, response.content
+    event = BounceEvent.objects.get()
+    assert (event.email, event.category, event.esp_event_type) == (
+        "steve.wozniak@gmail.com", Category.UNSUBSCRIBE, "contact.updated/unsubscribed")
+    assert not FlaggedWebhookEvent.objects.exists()
+
+
+@pytest.mark.parametrize("body", [
+    resend_contact("contact.created", unsubscribed=False), resend_contact("contact.updated", unsubscribed=False),
+    resend_contact("contact.deleted", unsubscribed=False), resend_domain("domain.created"),
+    resend_domain("domain.updated"), resend_domain("domain.deleted"),
+], ids=lambda body: body["type"] + ("/unsubscribed" if body["data"].get("unsubscribed") else ""))
+def test_resend_contact_and_domain_events_are_ignored_not_flagged(client, body):
+    response = post_resend(client, body)
+    assert response.status_code == 200, response.content
+    assert "1 ignored, 0 flagged" in response.content.decode()
+    assert not (FlaggedWebhookEvent.objects.exists() or BounceEvent.objects.exists())

@@ -482,6 +482,14 @@ def resend(event) -> EspVerdict:
         invalid = "recipient" in reason.lower()
         return EspVerdict(label=f"failed/{reason}" if reason else "failed",
                           kind=Category.HARD if invalid else Category.TRANSIENT, diagnostic=reason)
+    if name.startswith("domain."):  # a sending domain was created, verified or deleted
+        return EspVerdict(label=name, kind=IGNORE)
+    if name.startswith("contact."):
+        # An audience contact was created, updated or deleted: only a contact now marked
+        # unsubscribed says anything about sending to that address.
+        unsubscribed = name == "contact.updated" and _dig(raw, "data", "unsubscribed") is True
+        return EspVerdict(label=f"{name}/unsubscribed" if unsubscribed else name,
+                          kind=Category.UNSUBSCRIBE if unsubscribed else IGNORE)
     kind = {
         "email.delivery_delayed": Category.TRANSIENT,
         # Not sent: the address is on Resend's suppression list (an earlier hard bounce or complaint).

@@ -242,6 +242,18 @@ class MailerSendActivityMixin:
                                    esp_event_type=kind if isinstance(kind, str) else "")
 
 
+class ResendContactMixin:
+    """Resend's ``contact.*`` events (audience contacts) name the contact in ``data.email``; Anymail
+    takes the recipient from ``data.to`` only, which they do not have."""
+
+    def esp_to_anymail_event(self, esp_event, request):
+        event = super().esp_to_anymail_event(esp_event, request)
+        kind, data = esp_event.get("type"), esp_event.get("data")
+        if event.recipient is None and isinstance(kind, str) and kind.startswith("contact.") and isinstance(data, dict):
+            event.recipient = data.get("email")
+        return event
+
+
 class UnisenderGoAllEventsMixin:
     """Anymail converts Unisender Go's ``transactional_email_status`` events and silently drops the
     other event names its callbacks carry (``transactional_spam_block``): those are flagged."""
@@ -300,7 +312,7 @@ TRACKING_VIEWS = {
     "mandrill/tracking/": _batched(MandrillCombinedWebhookView),
     "postal/tracking/": _batched(PostalTrackingWebhookView),
     "postmark/tracking/": _batched(PostmarkTrackingWebhookView),
-    "resend/tracking/": _batched(ResendTrackingWebhookView),
+    "resend/tracking/": _batched(ResendTrackingWebhookView, ResendContactMixin),
     "sendgrid/tracking/": _batched(SendGridTrackingWebhookView, SendGridFreshnessMixin),
     "sendinblue/tracking/": _batched(SendinBlueTrackingWebhookView, BrevoLenientMixin),
     "sparkpost/tracking/": _batched(SparkPostTrackingWebhookView),
