@@ -142,3 +142,20 @@ def test_resend_contact_and_domain_events_are_ignored_not_flagged(client, body):
     assert response.status_code == 200, response.content
     assert "1 ignored, 0 flagged" in response.content.decode()
     assert not (FlaggedWebhookEvent.objects.exists() or BounceEvent.objects.exists())
+
+
+# --- Resend: inbound mail posted to the tracking URL ------------------------------------------
+# Resend's email.received sample (its inbound mail): like the other ESPs' inbound posts on a
+# tracking URL, a configuration error the ESP's dashboard shows (400), with the body kept.
+
+def test_a_resend_email_received_event_on_the_tracking_url_is_a_400_and_kept(client):
+    body = {"type": "email.received", "created_at": now_iso(), "data": {
+        "email_id": "56761188-7520-42d8-8898-ff6fc54ce618", "created_at": now_iso(),
+        "from": "Acme <onboarding@resend.dev>", "to": ["delivered@resend.dev"], "cc": [], "bcc": [],
+        "message_id": "<example+123>", "subject": "Sending this example", "attachments": []}}
+    response = post_resend(client, body)
+    assert response.status_code == 400
+    assert b"*inbound* (email.received)" in response.content
+    flagged = FlaggedWebhookEvent.objects.get()
+    assert flagged.esp_name == "Resend" and json.loads(flagged.raw)["type"] == "email.received"
+    assert not BounceEvent.objects.exists()

@@ -242,11 +242,20 @@ class MailerSendActivityMixin:
                                    esp_event_type=kind if isinstance(kind, str) else "")
 
 
-class ResendContactMixin:
-    """Resend's ``contact.*`` events (audience contacts) name the contact in ``data.email``; Anymail
-    takes the recipient from ``data.to`` only, which they do not have."""
+class ResendEventsMixin:
+    """Two kinds of Resend events that Anymail's tracking conversion does not expect.
+
+    - ``email.received`` is Resend's inbound mail: posted to the tracking URL it is a configuration
+      error (400, as Anymail answers the other ESPs' inbound posts there), not an unknown event.
+    - ``contact.*`` events (audience contacts) name the contact in ``data.email``; Anymail takes
+      the recipient from ``data.to`` only, which they do not have.
+    """
 
     def esp_to_anymail_event(self, esp_event, request):
+        if esp_event.get("type") == "email.received":
+            raise AnymailConfigurationError(
+                "You seem to have set Resend's *inbound* (email.received) events to the Resend *tracking* webhook URL."
+            )
         event = super().esp_to_anymail_event(esp_event, request)
         kind, data = esp_event.get("type"), esp_event.get("data")
         if event.recipient is None and isinstance(kind, str) and kind.startswith("contact.") and isinstance(data, dict):
@@ -312,7 +321,7 @@ TRACKING_VIEWS = {
     "mandrill/tracking/": _batched(MandrillCombinedWebhookView),
     "postal/tracking/": _batched(PostalTrackingWebhookView),
     "postmark/tracking/": _batched(PostmarkTrackingWebhookView),
-    "resend/tracking/": _batched(ResendTrackingWebhookView, ResendContactMixin),
+    "resend/tracking/": _batched(ResendTrackingWebhookView, ResendEventsMixin),
     "sendgrid/tracking/": _batched(SendGridTrackingWebhookView, SendGridFreshnessMixin),
     "sendinblue/tracking/": _batched(SendinBlueTrackingWebhookView, BrevoLenientMixin),
     "sparkpost/tracking/": _batched(SparkPostTrackingWebhookView),
