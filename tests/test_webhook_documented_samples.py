@@ -2,12 +2,13 @@
 that the other webhook tests do not already carry, posted through the real endpoints. Timestamps
 are made current, as everywhere in these tests: the samples' own dates are years old."""
 import json
+import time
 
 import pytest
 
 from bounces.models import BounceCategory as Category
 from bounces.models import BounceEvent, FlaggedWebhookEvent
-from tests.webhook_support import esp_settings, now_epoch, now_iso, post, resend_headers
+from tests.webhook_support import esp_settings, mailgun_sign, now_epoch, now_iso, post, resend_headers
 
 pytestmark = [pytest.mark.usefixtures("esp_settings"), pytest.mark.django_db]
 assert esp_settings
@@ -159,3 +160,26 @@ def test_a_resend_email_received_event_on_the_tracking_url_is_a_400_and_kept(cli
     flagged = FlaggedWebhookEvent.objects.get()
     assert flagged.esp_name == "Resend" and json.loads(flagged.raw)["type"] == "email.received"
     assert not BounceEvent.objects.exists()
+
+
+# --- Mailgun: mailing-list upload events ------------------------------------------------------
+# Mailgun's event types include list_member_uploaded, list_member_upload_error and list_uploaded
+# (changes to a Mailgun mailing list); the fields are those Mailgun's own clients read.
+
+def mailgun_list_event(event: str) -> dict:
+    data = {"event": event, "id": "ncV2XwymRUKbPek_MIM-Gw", "timestamp": time.time(), "log-level": "info",
+            "mailing-list": {"address": "devs@example.com", "list-id": "devs@example.com", "sid": "a1b2c3"},
+            "task-id": {"id": "4f8a3c"}}
+    if event != "list_uploaded":
+        data["member"] = {"address": "member@example.com", "name": "Member", "subscribed": True, "vars": {}}
+    if event == "list_member_upload_error":
+        data["error"] = "invalid address"
+    return mailgun_sign({"event-data": data})
+
+
+@pytest.mark.parametrize("event", ["list_member_uploaded", "list_member_upload_error", "list_uploaded"])
+def test_mailgun_mailing_list_upload_events_are_ignored_not_flagged(client, event):
+    response = post(client, "/anymail/mailgun/tracking/", mailgun_list_event(event))
+    assert response.status_code == 200, response.content
+    assert "1 ignored, 0 flagged" in response.content.decode()
+    assert not (FlaggedWebhookEvent.objects.exists() or BounceEvent.objects.exists())

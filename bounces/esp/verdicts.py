@@ -269,6 +269,11 @@ def mailgun(event) -> EspVerdict:
         "rejected": Category.TRANSIENT,  # Mailgun refused our send request: not the recipient
         "accepted": IGNORE,
         "stored": IGNORE,
+        # Mailing-list uploads (its "list_member_uploaded", "list_member_upload_error", "list_uploaded"):
+        # changes to a Mailgun list, not a message to a recipient.
+        "list_member_uploaded": IGNORE,
+        "list_member_upload_error": IGNORE,
+        "list_uploaded": IGNORE,
     }.get(name, UNKNOWN)
     return EspVerdict(label=name, kind=kind, **common)
 
