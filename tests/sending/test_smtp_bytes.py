@@ -7,7 +7,7 @@ import pytest
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.smtp import EmailBackend as DjangoSMTPBackend
 from django.core.mail.message import sanitize_address
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import example, given, settings as hypothesis_settings, strategies as st
 
 from campaigns.delivery.compose import message_email
 from campaigns.delivery.smtp import SHORT_HEADERS_AS_IS, EmailBackend, _plain_address, _quoteaddr
@@ -79,12 +79,15 @@ hosts = st.sampled_from(["acme.example", "a-b.co", "lockline.test", "mx1.mail.ex
 
 @hypothesis_settings(max_examples=1000, deadline=None)
 @given(address=st.builds("{}@{}".format, local_parts, hosts) | st.text(max_size=30))
+@example(address="<>")  # Django's sanitize_address raises TypeError on it: ours must do the same
 def test_an_address_is_sanitized_and_quoted_exactly_as_django_and_smtplib_do(address):
-    try:
-        expected = sanitize_address(address, "utf-8")
-    except (ValueError, IndexError):
-        with pytest.raises((ValueError, IndexError)):
-            _plain_address(address, "utf-8")
-    else:
-        assert _plain_address(address, "utf-8") == expected
+    assert outcome(_plain_address, address, "utf-8") == outcome(sanitize_address, address, "utf-8")
     assert _quoteaddr(address) == smtplib.quoteaddr(address)
+
+
+def outcome(function, *args):
+    """What a call returns, or the type of exception it raises."""
+    try:
+        return function(*args)
+    except Exception as exc:  # noqa: BLE001 - the kind of failure is what is compared
+        return type(exc)
