@@ -8,7 +8,9 @@ import pytest
 
 from bounces.models import BounceCategory as Category
 from bounces.models import BounceEvent, FlaggedWebhookEvent
-from tests.webhook_support import esp_settings, mailgun_sign, now_epoch, now_iso, post, resend_headers
+from tests.webhook_support import (
+    esp_settings, mailgun_sign, now_epoch, now_iso, post, postal_signature, resend_headers,
+)
 
 pytestmark = [pytest.mark.usefixtures("esp_settings"), pytest.mark.django_db]
 assert esp_settings
@@ -183,3 +185,46 @@ def test_mailgun_mailing_list_upload_events_are_ignored_not_flagged(client, even
     assert response.status_code == 200, response.content
     assert "1 ignored, 0 flagged" in response.content.decode()
     assert not (FlaggedWebhookEvent.objects.exists() or BounceEvent.objects.exists())
+
+
+# --- Account alerts: events about our sending account, not a recipient ------------------------
+# SendGrid's "Account status change" event (its compliance team suspended or reactivated the
+# account) and Postal's server-wide webhooks (send limit near or passed, the domain's DNS wrong).
+# No recipient is at fault, so nothing is suppressed; a person reads them among the flagged.
+
+def test_a_sendgrid_account_status_change_is_flagged_as_an_account_alert(client):
+    body = [{"event": "account_status_change", "sg_event_id": "MjEzNTg5OTcyOC10ZXJtaW5hdGUtMTcwNzg1MTUzMQ",
+             "timestamp": now_epoch(), "type": "compliance_suspend"}]
+    response = post(client, "/anymail/sendgrid/tracking/", body)
+    assert response.status_code == 200, response.content
+    flagged = FlaggedWebhookEvent.objects.get()
+    assert flagged.esp_event_type == "account_status_change"
+    assert flagged.problem.startswith("account alert 'account_status_change'")
+    assert "compliance_suspend" in flagged.raw
+    assert not BounceEvent.objects.exists()
+
+
+def postal_server_event(name: str, payload: dict) -> dict:
+    server = {"uuid": "54529725-8807-4069-ab29-a3746c1bbd98", "name": "AwesomeApp Mail Server",
+              "permalink": "awesomeapp-mail-server", "organization": "awesomeapp"}
+    return {"event": name, "timestamp": time.time(), "uuid": "0c2d5e7b-46b4-4f71-9a34-0d0d1b0a5f6e",
+            "payload": {"server": server, **payload}}
+
+
+@pytest.mark.parametrize("name, payload", [
+    ("SendLimitApproaching", {"volume": 450, "limit": 500}),
+    ("SendLimitExceeded", {"volume": 501, "limit": 500}),
+    ("DomainDNSError", {"domain": "lockline.example", "uuid": "820b47a4-4dfd-42e4-ae6a-1e5bed5a33fd",
+                        "dns_checked_at": 1477945711.5502, "spf_status": "OK", "spf_error": None,
+                        "dkim_status": "Invalid", "dkim_error": "The DKIM record at example.com does not match",
+                        "mx_status": "Missing", "mx_error": None, "return_path_status": "OK",
+                        "return_path_error": None}),
+])
+def test_postal_server_events_are_flagged_as_account_alerts(client, name, payload):
+    text = json.dumps(postal_server_event(name, payload))
+    response = post(client, "/anymail/postal/tracking/", text, HTTP_X_POSTAL_SIGNATURE=postal_signature(text))
+    assert response.status_code == 200, response.content
+    flagged = FlaggedWebhookEvent.objects.get()
+    assert (flagged.esp_event_type, flagged.problem) == (
+        name, f"account alert {name!r}: about the sending account, not a recipient")
+    assert not BounceEvent.objects.exists()

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from bounces.bulk import storable_text
 from bounces.esp.status import find_smtp_code, find_status, generic_verdict, status_verdict
-from bounces.esp.verdicts import IGNORE, UNKNOWN, esp_verdict
+from bounces.esp.verdicts import ALERT, IGNORE, UNKNOWN, esp_verdict
 from bounces.models import BounceCategory as Category
 from bounces.models import EngagementEventType as Engagement
 from bounces.services import bounce_dedupe_key
@@ -139,9 +139,10 @@ def _draft(event, esp_name: str, window: Window) -> TrackingDraft:
     if verdict.kind == IGNORE:
         return TrackingDraft(kind=IGNORE, esp_name=esp_name, esp_event_type=verdict.label)
     raw = raw_text(event.esp_event)  # not for ignored events: nothing stores them
-    if verdict.kind == UNKNOWN:
-        return flag_draft(esp_name=esp_name, problem=f"unknown event type {verdict.label!r}", raw=raw,
-                          esp_event_type=verdict.label)
+    if verdict.kind in (UNKNOWN, ALERT):
+        problem = (f"account alert {verdict.label!r}: about the sending account, not a recipient"
+                   if verdict.kind == ALERT else f"unknown event type {verdict.label!r}")
+        return flag_draft(esp_name=esp_name, problem=problem, raw=raw, esp_event_type=verdict.label)
     email = normalize_email(event.recipient if isinstance(event.recipient, str) else "")
     local, _, domain = email.rpartition("@")
     if not (local and domain) or len(email) > 254 or not email.isprintable() or " " in email or storable_text(email) != email:

@@ -21,6 +21,7 @@ from bounces.models import EngagementEventType as Engagement
 
 IGNORE = "ignore"  # known and not about deliverability (queued, sent, subscribed, auto-replies)
 UNKNOWN = ""  # not understood: flagged for a human
+ALERT = "alert"  # about our sending account (a suspension, a send limit, our DNS): flagged for a human
 
 
 @dataclass
@@ -230,6 +231,8 @@ _SENDGRID_KINDS = {  # built once: SendGrid posts its events a thousand at a tim
     "click": Engagement.CLICKED,
     "processed": IGNORE,
     "group_resubscribe": IGNORE,
+    # SendGrid's notice that our account was suspended or reactivated (its compliance team).
+    "account_status_change": ALERT,
 }
 
 
@@ -544,7 +547,11 @@ def postal(event) -> EspVerdict:
         "MessageLoaded": Engagement.OPENED,
         "MessageLinkClicked": Engagement.CLICKED,
         "MessageHeld": IGNORE,
-        "DomainDNSError": IGNORE,
+        # Postal's server-wide webhooks: our domain's DNS is wrong, or our send limit is near or
+        # passed. No recipient is at fault, but a person should know before more mail is held.
+        "DomainDNSError": ALERT,
+        "SendLimitApproaching": ALERT,
+        "SendLimitExceeded": ALERT,
     }.get(name, UNKNOWN)
     if not name:  # older Postal posts carry no event name: use Anymail's reading
         return fallback(event)
