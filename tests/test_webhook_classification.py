@@ -6,18 +6,13 @@ import pytest
 from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent, Suppression
 from tests.webhook_support import (
     brevo_event, esp_settings, mailersend_event, mailersend_signature, mailgun_failed, mailgun_legacy, mailjet_bounce,
-    now_epoch, post, post_form, post_sns, postmark_bounce, resend_bounce, resend_headers, sendgrid_event, ses_bounce,
-    ses_event, sns_envelope, unisender_body,
+    now_epoch, only_bounce, post, post_form, post_sns, postmark_bounce, resend_bounce, resend_headers, sendgrid_event,
+    ses_bounce, ses_event, sns_envelope, unisender_body,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("esp_settings")]
 Category = BounceEvent.Category
 assert esp_settings  # the fixture is used through usefixtures
-
-
-def only_bounce():
-    (event,) = BounceEvent.objects.all()
-    return event
 
 
 # --- 1. A 4.x.x status is never permanent, whatever the ESP's label ---------------------------------

@@ -8,7 +8,7 @@ from leads.models import Lead
 from tests.factories import LeadFactory, MessageFactory
 from tests.webhook_support import (
     AUTH, MANDRILL_URL, brevo_event, esp_settings, mailersend_event, mailersend_signature, mailgun_delivered,
-    mailgun_failed, mailjet_bounce, mailtrap_bounce, mandrill_body, mandrill_hard_bounce, post, post_sns,
+    mailgun_failed, mailjet_bounce, mailtrap_bounce, mandrill_body, mandrill_hard_bounce, only_bounce, post, post_sns,
     postal_failed, postal_signature, postmark_bounce, postmark_delivery, resend_bounce, resend_headers,
     sendgrid_batch, sendgrid_event, ses_bounce, ses_event, sns_envelope, sparkpost_bounce, unisender_body,
 )
@@ -16,11 +16,6 @@ from tests.webhook_support import (
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("esp_settings")]
 Category = BounceEvent.Category
 assert esp_settings  # the fixture is used through usefixtures
-
-
-def only_bounce():
-    (event,) = BounceEvent.objects.all()
-    return event
 
 
 def test_a_sendgrid_batch_records_each_event_by_what_it_is(client):

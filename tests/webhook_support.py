@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
 from bounces.esp import sns
+from bounces.models import BounceEvent
 
 WEBHOOK_SECRET = "lockline:webhook-test-secret"
 AUTH = "Basic " + base64.b64encode(WEBHOOK_SECRET.encode()).decode()
@@ -82,6 +83,12 @@ class FakeAws:
 
 def fake_aws_fetch(url: str) -> bytes:
     return FakeAws.fetch(url)
+
+
+def only_bounce() -> BounceEvent:
+    """The one BounceEvent stored (fails when there are none or several)."""
+    (event,) = BounceEvent.objects.all()
+    return event
 
 
 @pytest.fixture
