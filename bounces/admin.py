@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from analytics.csv_export import export_action
+from bounces.esp.normalize import ACCOUNT_ALERT
 from bounces.ingest import inbound_mail_process
 from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent, InboundMail, Suppression
 from bounces.services import suppression_lift
@@ -95,10 +96,27 @@ class EngagementEventAdmin(_ReadOnlyEvidence):
     date_hierarchy = "occurred_at"
 
 
+class FlaggedKindFilter(admin.SimpleListFilter):
+    """An ESP's notice about our account (a suspension, a send limit) apart from what we could not read."""
+
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [("alert", "Account alerts"), ("unreadable", "Not understood")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "alert":
+            return queryset.filter(problem__startswith=ACCOUNT_ALERT)
+        if self.value() == "unreadable":
+            return queryset.exclude(problem__startswith=ACCOUNT_ALERT)
+        return queryset
+
+
 @admin.register(FlaggedWebhookEvent)
 class FlaggedWebhookEventAdmin(_ReadOnlyEvidence):
     list_display = ["received_at", "esp_name", "esp_event_type", "problem"]
-    list_filter = ["esp_name"]
+    list_filter = [FlaggedKindFilter, "esp_name"]
     search_fields = ["problem", "raw"]
 
 

@@ -5,6 +5,7 @@ import json
 import time
 
 import pytest
+from django.urls import reverse
 
 from bounces.models import BounceCategory as Category
 from bounces.models import BounceEvent, FlaggedWebhookEvent
@@ -228,3 +229,15 @@ def test_postal_server_events_are_flagged_as_account_alerts(client, name, payloa
     assert (flagged.esp_event_type, flagged.problem) == (
         name, f"account alert {name!r}: about the sending account, not a recipient")
     assert not BounceEvent.objects.exists()
+
+
+def test_staff_can_list_account_alerts_apart_from_what_was_not_understood(client, staff_client):
+    alert = [{"event": "account_status_change", "sg_event_id": "MjEzNTg5OTcyOC10ZXJtaW5hdGUtMTcwNzg1MTUzMQ",
+              "timestamp": now_epoch(), "type": "compliance_suspend"}]
+    unknown = [{"event": "something_new", "email": "x@example.com", "timestamp": now_epoch()}]
+    for body in (alert, unknown):
+        assert post(client, "/anymail/sendgrid/tracking/", body).status_code == 200
+    url = reverse("admin:bounces_flaggedwebhookevent_changelist")
+    listed = {kind: [row.esp_event_type for row in staff_client.get(url, {"kind": kind}).context["cl"].result_list]
+              for kind in ("alert", "unreadable")}
+    assert listed == {"alert": ["account_status_change"], "unreadable": ["something_new"]}

@@ -32,6 +32,7 @@ BOUNCE = "bounce"
 ENGAGEMENT = "engagement"
 FLAG = "flag"
 STALE = "stale"  # understood, but its timestamp is outside the tolerance window
+ACCOUNT_ALERT = "account alert"  # how a flagged account alert's problem begins (the admin filters on it)
 
 # Failure categories the status code may refine (not complaints, unsubscribes or deferrals).
 _REFINABLE = {Category.HARD, Category.SOFT}
@@ -140,7 +141,7 @@ def _draft(event, esp_name: str, window: Window) -> TrackingDraft:
         return TrackingDraft(kind=IGNORE, esp_name=esp_name, esp_event_type=verdict.label)
     raw = raw_text(event.esp_event)  # not for ignored events: nothing stores them
     if verdict.kind in (UNKNOWN, ALERT):
-        problem = (f"account alert {verdict.label!r}: about the sending account, not a recipient"
+        problem = (f"{ACCOUNT_ALERT} {verdict.label!r}: about the sending account, not a recipient"
                    if verdict.kind == ALERT else f"unknown event type {verdict.label!r}")
         return flag_draft(esp_name=esp_name, problem=problem, raw=raw, esp_event_type=verdict.label)
     email = normalize_email(event.recipient if isinstance(event.recipient, str) else "")
