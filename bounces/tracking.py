@@ -71,12 +71,14 @@ def tracking_event_receive(*, event, esp_name: str) -> None:
         tracking_events_record(drafts=[tracking_draft(event=event, esp_name=esp_name)])
 
 
-def tracking_event_flag(*, esp_name: str, esp_event, problem: str, esp_event_type: str = "") -> UnreadableEvent:
+def tracking_event_flag(*, esp_name: str, esp_event, problem: str, esp_event_type=None) -> UnreadableEvent:
     """The stand-in for one ESP event that cannot be converted (its parser raised, or it is not an
     email event): the receiver stores it in FlaggedWebhookEvent with the raw event and ``problem``,
-    and the rest of its batch is recorded."""
+    and the rest of its batch is recorded. ``esp_event_type`` is the ESP's label as found in the
+    event, kept only if it is text."""
     logger.warning("webhook event flagged: esp=%s problem=%r", esp_name, problem)
-    return UnreadableEvent(esp_event=esp_event, problem=problem[:2000], esp_event_type=esp_event_type)
+    return UnreadableEvent(esp_event=esp_event, problem=problem[:2000],
+                           esp_event_type=esp_event_type if isinstance(esp_event_type, str) else "")
 
 
 def tracking_events_record(*, drafts: list[TrackingDraft]) -> TrackingSummary:

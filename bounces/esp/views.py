@@ -117,36 +117,20 @@ class BatchedTrackingMixin:
         )
 
     # Per-event conversion. Anymail's parse_events converts every event of a batch before any is
-    # signalled, so one wrong-shaped event used to fail the whole request. These wrappers turn
-    # what one event raises into an UnreadableEvent (flagged with its raw event); anything not
-    # in _EVENT_BAD_INPUT (a database error, a configuration error) still propagates.
+    # signalled, so one wrong-shaped event used to fail the whole request. This wrapper (and the
+    # SES and SparkPost mixins' own, for their other signatures) turns what one event raises into
+    # an UnreadableEvent, flagged with its raw event; anything not in _EVENT_BAD_INPUT (a database
+    # error, a configuration error) still propagates.
 
-    def esp_to_anymail_event(self, *args):
-        for arg in args:
-            if isinstance(arg, UnreadableEvent):  # SparkPost: unwrap_event already flagged it
-                return arg
+    def esp_to_anymail_event(self, esp_event, *rest):
         try:
-            return super().esp_to_anymail_event(*args)
+            return super().esp_to_anymail_event(esp_event, *rest)
         except _EVENT_BAD_INPUT as exc:
-            # SparkPost passes (event_class, event, raw_event); the others the ESP's event first.
-            raw = args[2] if isinstance(self, SparkPostTrackingWebhookView) else args[0]
-            if self.signal is None:  # Mandrill picks its signal per event: the stand-in is a tracking event
-                self.signal = tracking
-            return self._unreadable(raw, exc)
-
-    def esp_to_anymail_events(self, ses_event, sns_message):  # Amazon SES: one notification, many events
-        try:
-            return super().esp_to_anymail_events(ses_event, sns_message)
-        except _EVENT_BAD_INPUT as exc:
-            return [self._unreadable(ses_event, exc)]
-
-    def unwrap_event(self, raw_event):  # SparkPost: {"msys": {event_class: event}}
-        try:
-            return super().unwrap_event(raw_event)
-        except _EVENT_BAD_INPUT as exc:
-            return None, self._unreadable(raw_event, exc), raw_event
+            return self._unreadable(esp_event, exc)
 
     def _unreadable(self, esp_event, exc: BaseException) -> UnreadableEvent:
+        if self.signal is None:  # Mandrill picks its signal per event: the stand-in is a tracking event
+            self.signal = tracking
         return tracking_event_flag(esp_name=self.esp_name, esp_event=esp_event,
                                    problem=f"unreadable event: {type(exc).__name__}: {exc}")
 
@@ -238,8 +222,7 @@ class MailerSendActivityMixin:
         if isinstance(kind, str) and kind.startswith("activity."):
             return super().esp_to_anymail_event(esp_event)
         return tracking_event_flag(esp_name=self.esp_name, esp_event=esp_event,
-                                   problem=f"not a MailerSend activity event: {kind!r}",
-                                   esp_event_type=kind if isinstance(kind, str) else "")
+                                   problem=f"not a MailerSend activity event: {kind!r}", esp_event_type=kind)
 
 
 class ResendEventsMixin:
@@ -280,9 +263,28 @@ class UnisenderGoAllEventsMixin:
         return events + [
             tracking_event_flag(esp_name=self.esp_name, esp_event=other,
                                 problem=f"not an email status event: {other['event_name']!r}",
-                                esp_event_type=other["event_name"] if isinstance(other["event_name"], str) else "")
+                                esp_event_type=other["event_name"])
             for other in others
         ]
+
+
+class SparkPostPerEventMixin:
+    """SparkPost converts in two steps, ``unwrap_event`` then ``esp_to_anymail_event(event_class,
+    event, raw_event)``: either may fail for one event, which is flagged with its raw event."""
+
+    def unwrap_event(self, raw_event):  # {"msys": {event_class: event}}
+        try:
+            return super().unwrap_event(raw_event)
+        except _EVENT_BAD_INPUT as exc:
+            return None, self._unreadable(raw_event, exc), raw_event
+
+    def esp_to_anymail_event(self, event_class, event, raw_event):
+        if isinstance(event, UnreadableEvent):  # unwrap_event already flagged it
+            return event
+        try:
+            return super().esp_to_anymail_event(event_class, event, raw_event)
+        except _EVENT_BAD_INPUT as exc:
+            return self._unreadable(raw_event, exc)
 
 
 class SnsVerifiedMixin:
@@ -297,6 +299,14 @@ class SnsVerifiedMixin:
 
     def validate_request(self, request):
         sns.verify(self._parse_sns_message(request))
+
+    def esp_to_anymail_events(self, ses_event, sns_message):
+        """One SES notification is one event per recipient: a notification that cannot be
+        converted is flagged whole."""
+        try:
+            return super().esp_to_anymail_events(ses_event, sns_message)
+        except _EVENT_BAD_INPUT as exc:
+            return [self._unreadable(ses_event, exc)]
 
     def auto_confirm_sns_subscription(self, sns_message):
         if not self.basic_auth:
@@ -324,6 +334,6 @@ TRACKING_VIEWS = {
     "resend/tracking/": _batched(ResendTrackingWebhookView, ResendEventsMixin),
     "sendgrid/tracking/": _batched(SendGridTrackingWebhookView, SendGridFreshnessMixin),
     "sendinblue/tracking/": _batched(SendinBlueTrackingWebhookView, BrevoLenientMixin),
-    "sparkpost/tracking/": _batched(SparkPostTrackingWebhookView),
+    "sparkpost/tracking/": _batched(SparkPostTrackingWebhookView, SparkPostPerEventMixin),
     "unisender_go/tracking/": _batched(UnisenderGoTrackingWebhookView, UnisenderGoAllEventsMixin),
 }
