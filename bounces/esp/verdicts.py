@@ -46,9 +46,11 @@ def _dig(value, *keys):
     return value
 
 
-def _same_address(record, recipient) -> bool:
-    address = _dig(record, "emailAddress")
-    return isinstance(address, str) and isinstance(recipient, str) and address.lower() == recipient.lower()
+def _ses_recipient(records, recipient) -> dict | None:
+    """This recipient's entry in an SES recipient list (bouncedRecipients, delayedRecipients)."""
+    if not isinstance(recipient, str) or not recipient:
+        return None
+    return next((r for r in records or [] if _text(_dig(r, "emailAddress")).lower() == recipient.lower()), None)
 
 
 def _text(value) -> str:
@@ -84,7 +86,7 @@ def amazon_ses(event) -> EspVerdict:
     if kind_of == "Bounce":
         bounce = raw["bounce"]
         bounce_type, subtype = _text(bounce.get("bounceType")), _text(bounce.get("bounceSubType"))
-        mine = next((r for r in bounce.get("bouncedRecipients") or [] if _dig(r, "emailAddress") == event.recipient), {})
+        mine = _ses_recipient(bounce.get("bouncedRecipients"), event.recipient) or {}
         return EspVerdict(
             label=f"{bounce_type}/{subtype}",
             # Permanent covers General, NoEmail, Suppressed, OnAccountSuppressionList; Transient
@@ -99,12 +101,13 @@ def amazon_ses(event) -> EspVerdict:
         )
     if kind_of == "DeliveryDelay":
         delay = raw.get("deliveryDelay") or {}
-        delayed = [r for r in delay.get("delayedRecipients") or [] if _same_address(r, event.recipient)]
-        mine = delayed[0] if delayed else {}
-        # Anymail makes one event per recipient of the message; the delay is about the
-        # delayedRecipients only, the others were not delayed.
-        return EspVerdict(label=f"DeliveryDelay/{_text(delay.get('delayType'))}",
-                          kind=Category.TRANSIENT if delayed else IGNORE,
+        label = f"DeliveryDelay/{_text(delay.get('delayType'))}"
+        mine = _ses_recipient(delay.get("delayedRecipients"), event.recipient)
+        if mine is None:
+            # Anymail makes one event per recipient of the message; the delay is about the
+            # delayedRecipients only, the others were not delayed.
+            return EspVerdict(label=label, kind=IGNORE)
+        return EspVerdict(label=label, kind=Category.TRANSIENT,
                           status=_text(mine.get("status")), diagnostic=_text(mine.get("diagnosticCode")),
                           remote_mta=_text(delay.get("reportingMTA")), event_id=_text(event.event_id) or None)
     if kind_of == "Subscription":
