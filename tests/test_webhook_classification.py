@@ -1,13 +1,12 @@
 """How each ESP's own labels become our categories: documented payloads through the real endpoints."""
-import json
 
 import pytest
 
 from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent, Suppression
 from tests.webhook_support import (
-    brevo_event, esp_settings, mailersend_event, mailersend_signature, mailgun_failed, mailgun_legacy, mailjet_bounce,
-    now_epoch, only_bounce, post, post_form, post_sns, postmark_bounce, resend_bounce, resend_headers, sendgrid_event,
-    ses_bounce, ses_event, sns_envelope, unisender_body,
+    brevo_event, esp_settings, mailersend_event, mailgun_failed, mailgun_legacy, mailjet_bounce, now_epoch, only_bounce,
+    post, post_form, post_mailersend, post_resend, post_sns, postmark_bounce, resend_bounce, sendgrid_event, ses_bounce,
+    ses_event, sns_envelope, unisender_body,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("esp_settings")]
@@ -251,11 +250,6 @@ def test_unisender_go_delivery_status_decides_the_category(client, status, deliv
 
 # --- 9. MailerSend ------------------------------------------------------------------------------------
 
-def post_mailersend(client, body):
-    text = json.dumps(body)
-    return post(client, "/anymail/mailersend/tracking/", text, HTTP_SIGNATURE=mailersend_signature(text))
-
-
 @pytest.mark.parametrize("kind, category", [
     ("deferred", Category.TRANSIENT), ("soft_bounced", Category.SOFT), ("hard_bounced", Category.HARD),
 ])
@@ -276,11 +270,6 @@ def test_mailersend_survey_events_are_ignored_not_flagged(client, kind):
 
 
 # --- 10. Resend -------------------------------------------------------------------------------------
-
-def post_resend(client, body):
-    text = json.dumps(body)
-    return post(client, "/anymail/resend/tracking/", text, **resend_headers(text))
-
 
 def resend_event(kind, email="delivered@resend.dev", **data):
     body = resend_bounce(email)

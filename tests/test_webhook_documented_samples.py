@@ -10,16 +10,11 @@ from django.urls import reverse
 from bounces.models import BounceCategory as Category
 from bounces.models import BounceEvent, FlaggedWebhookEvent
 from tests.webhook_support import (
-    esp_settings, mailgun_sign, now_epoch, now_iso, post, postal_signature, resend_headers,
+    esp_settings, mailgun_sign, now_epoch, now_iso, post, post_resend, postal_signature,
 )
 
 pytestmark = [pytest.mark.usefixtures("esp_settings"), pytest.mark.django_db]
 assert esp_settings
-
-
-def post_resend(client, body: dict):
-    text = json.dumps(body)
-    return post(client, "/anymail/resend/tracking/", text, **resend_headers(text))
 
 
 # --- Resend: email.bounced without a bounce type ----------------------------------------------

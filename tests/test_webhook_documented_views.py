@@ -11,7 +11,7 @@ from campaigns.tokens import message_token
 from tests.factories import MessageFactory
 from tests.test_webhook_idempotency import failing_table
 from tests.webhook_support import (
-    brevo_event, esp_settings, mailersend_signature, mandrill_body, mandrill_hard_bounce, now_epoch, post, post_sns,
+    brevo_event, esp_settings, mandrill_body, mandrill_hard_bounce, now_epoch, post, post_mailersend, post_sns,
     postal_failed, postal_signature, sendgrid_event, ses_event, sns_envelope, sparkpost_bounce, unisender_body,
     unisender_sign,
 )
@@ -86,8 +86,7 @@ def test_a_database_failure_still_fails_a_batch_holding_an_unreadable_event(fail
     {"type": "maintenance.start", "data": {"object": "maintenance", "type": "scheduled"}},
 ])
 def test_a_mailersend_post_that_is_not_an_activity_event_is_flagged_with_its_type(client, body):
-    text = json.dumps(body)
-    response = post(client, "/anymail/mailersend/tracking/", text, HTTP_SIGNATURE=mailersend_signature(text))
+    response = post_mailersend(client, body)
     assert response.status_code == 200, response.content
     flagged = FlaggedWebhookEvent.objects.get()
     assert flagged.problem == f"not a MailerSend activity event: {body['type']!r}"

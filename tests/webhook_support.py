@@ -318,6 +318,12 @@ def resend_headers(body: str, *, msg_id=None, secret=RESEND_SECRET) -> dict:
     return {"HTTP_SVIX_ID": msg_id, "HTTP_SVIX_TIMESTAMP": str(int(stamp.timestamp())), "HTTP_SVIX_SIGNATURE": signature}
 
 
+def post_resend(client, body: dict):
+    """A Resend event, signed, to the tracking URL."""
+    text = json.dumps(body)
+    return post(client, "/anymail/resend/tracking/", text, **resend_headers(text))
+
+
 def sparkpost_bounce(email="recipient@example.com", bounce_class="10", event_id=None):
     return [{"msys": {"message_event": {
         "type": "bounce", "bounce_class": bounce_class, "campaign_id": "Example Campaign Name", "customer_id": "1",
@@ -359,6 +365,12 @@ def mailersend_event(kind="hard_bounced", email="recipient@example.com"):
 
 def mailersend_signature(body: str) -> str:
     return hmac.new(MAILERSEND_SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+
+
+def post_mailersend(client, body: dict):
+    """A MailerSend post, signed, to the tracking URL."""
+    text = json.dumps(body)
+    return post(client, "/anymail/mailersend/tracking/", text, HTTP_SIGNATURE=mailersend_signature(text))
 
 
 def postal_failed(email="test@example.com"):
