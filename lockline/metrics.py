@@ -68,11 +68,27 @@ def incr(name: str, amount: int = 1, **labels: object) -> None:
 
     Raises ValueError for a malformed name or label (a programming error, found in tests).
     """
-    if not _NAME_RE.match(name) or not all(_NAME_RE.match(key) for key in labels):
-        raise ValueError(f"Metric and label names must be snake_case: {name} {sorted(labels)}")
-    field = _labels_field(labels)
+    incr_many(name, [(amount, labels)])
+
+
+def incr_many(name: str, updates: list[tuple[int, dict[str, object]]]) -> None:
+    """``incr(name, amount, **labels)`` for each ``(amount, labels)``, in one Redis round trip
+    (a webhook batch counts its bounces by category and source, its suppressions by reason)."""
+    fields = []
+    for amount, labels in updates:
+        if not _NAME_RE.match(name) or not all(_NAME_RE.match(key) for key in labels):
+            raise ValueError(f"Metric and label names must be snake_case: {name} {sorted(labels)}")
+        fields.append((_labels_field(labels), amount))
+    if not fields:
+        return
     try:
-        client().hincrby(KEY_PREFIX + name, field, amount)
+        if len(fields) == 1:
+            client().hincrby(KEY_PREFIX + name, *fields[0])
+            return
+        pipeline = client().pipeline(transaction=False)
+        for field, amount in fields:
+            pipeline.hincrby(KEY_PREFIX + name, field, amount)
+        pipeline.execute()
     except redis.RedisError as exc:
         _warn(f"incr {name}", exc)
 

@@ -23,6 +23,17 @@ def test_counters_add_up_per_label_set():
     }
 
 
+def test_several_label_sets_at_once_add_up_like_single_increments():
+    metrics.incr_many("bounces", [(2, {"category": "hard", "source": "webhook"}),
+                                  (1, {"category": "soft", "source": "webhook"})])
+    metrics.incr("bounces", category="hard", source="webhook")
+    assert metrics.snapshot() == {"bounces": {
+        (("category", "hard"), ("source", "webhook")): 3, (("category", "soft"), ("source", "webhook")): 1,
+    }}
+    with pytest.raises(ValueError):
+        metrics.incr_many("bounces", [(1, {"Category": "hard"})])
+
+
 def test_a_malformed_name_is_a_programming_error():
     with pytest.raises(ValueError):
         metrics.incr("Sends Total")
@@ -31,6 +42,7 @@ def test_a_malformed_name_is_a_programming_error():
 def test_with_redis_down_counting_never_raises():
     with override_settings(LOCKLINE_METRICS_REDIS_URL=closed_port_url("redis")):
         metrics.incr("sends", outcome="sent")
+        metrics.incr_many("sends", [(1, {"outcome": "sent"}), (2, {"outcome": "deferred"})])
         assert metrics.snapshot() == {}
 
 
