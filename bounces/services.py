@@ -101,10 +101,12 @@ def _utc_isoformat(moment: datetime) -> str:
 
 def _json_list(parts: list) -> str:
     """``json.dumps(parts)``, character for character (stored keys depend on it), without the
-    encoder's per-call set-up when every part is text: a webhook batch keys a thousand events."""
-    if all(type(part) is str for part in parts):
+    encoder's per-call set-up when every part is text: a webhook batch keys a thousand events.
+    (The string encoder writes a str subclass, a text choice, as json.dumps does: its value.)"""
+    try:
         return "[" + ", ".join(map(_json_string, parts)) + "]"
-    return json.dumps(parts)
+    except TypeError:  # a part that is not text
+        return json.dumps(parts)
 
 
 def bounce_record(
@@ -269,9 +271,9 @@ def bounce_record_many(*, events: list[BounceEvent]) -> list[BounceRecordResult]
     if new_events:
         counted = Counter((e.category, e.source) for e in new_events)
         # Counted once committed: a bounce recorded inside a transaction that rolls back never was.
-        transaction.on_commit(lambda: [
-            metrics.incr("bounces", amount=n, category=c, source=src) for (c, src), n in counted.items()
-        ])
+        transaction.on_commit(lambda: metrics.incr_many("bounces", [
+            (n, {"category": c, "source": src}) for (c, src), n in counted.items()
+        ]))
     results = []
     for e in events:
         first = first_by_key[e.dedupe_key]
@@ -461,58 +463,90 @@ def suppression_create_many(*, requests: list[SuppressionRequest]) -> list[Suppr
 
     Requests apply in order with the single-address rule; each result is its address's active
     suppression once the whole batch is applied.
+
+    Most addresses a batch suppresses have no active suppression yet, so their new rows are
+    inserted first (``ON CONFLICT DO NOTHING`` on the one-active-per-address index); only the
+    addresses that already had one are then read, locked and settled by the rule. A webhook
+    batch's usual case is one insert, not a locking read and an insert.
     """
     if not requests:
         return []
     now = timezone.now()
     with transaction.atomic(savepoint=False):  # see bounce_record_many
         emails = sorted({normalize_email(r.email) for r in requests})
-        # Locked in address order so two batches touching the same addresses cannot deadlock.
-        current: dict[str, Suppression] = {
-            s.email: s
-            for s in Suppression.objects.select_for_update()
-            .filter(AnyOf("email", emails), lifted_at__isnull=True)
-            .order_by("email")
-        }
-        lifts: dict[str, list[int]] = {}
-        for r in requests:
-            email = normalize_email(r.email)
-            held = current.get(email)
-            if held is not None and held.expires_at is not None and (r.expires_at is None or held.expires_at <= now):
-                if held.pk is not None:
-                    why = f"superseded by {r.reason}" if held.expires_at > now else "expired"
-                    lifts.setdefault(why, []).append(held.pk)
-                held = None
-            if held is None:
-                current[email] = Suppression(
-                    email=email, reason=r.reason, bounce_event=r.bounce_event, expires_at=r.expires_at,
-                    note=r.note, created_at=now,
-                )
-        for why, pks in lifts.items():
-            Suppression.objects.filter(pk__in=pks).update(lifted_at=now, lift_reason=why)
-        new = sorted((s for s in current.values() if s.pk is None), key=lambda s: s.email)
-        inserted = dict((email, pk) for pk, email in insert_ignoring_conflicts(new, returning=("id", "email")))
-        lost = []
-        for s in new:
-            if s.email in inserted:
-                s.pk = inserted[s.email]
-                s._state.adding = False
-            else:
-                lost.append(s.email)
-        if lost:
-            # Another transaction suppressed these addresses first: theirs stand.
-            for s in Suppression.objects.filter(AnyOf("email", lost), lifted_at__isnull=True):
-                current[s.email] = s
+        current, _ = _suppressions_settle(requests, held={}, now=now)
+        made = _suppressions_insert(current)
+        taken = sorted(email for email in current if email not in made)
+        if taken:
+            # Locked in address order so two batches touching the same addresses cannot deadlock.
+            held = {
+                s.email: s
+                for s in Suppression.objects.select_for_update()
+                .filter(AnyOf("email", taken), lifted_at__isnull=True)
+                .order_by("email")
+            }
+            settled, lifts = _suppressions_settle(
+                [r for r in requests if normalize_email(r.email) in held], held=held, now=now
+            )
+            for why, pks in lifts.items():
+                Suppression.objects.filter(pk__in=pks).update(lifted_at=now, lift_reason=why)
+            current.update(settled)
+            made.update(_suppressions_insert(settled))
+            # Lifted by another transaction between the insert and the read: try once more.
+            gone = [email for email in taken if email not in held]
+            made.update(_suppressions_insert({email: current[email] for email in gone}))
+            lost = [email for email in taken if current[email].pk is None]
+            if lost:
+                # Another transaction suppressed these addresses first: theirs stand.
+                for s in Suppression.objects.filter(AnyOf("email", lost), lifted_at__isnull=True):
+                    current[s.email] = s
         leads_by_email(emails).exclude(status=Lead.Status.SUPPRESSED).update(
             status=Lead.Status.SUPPRESSED, updated_at=now
         )
-    made = [s for s in new if s.email in inserted]
-    for s in made:
+    for s in made.values():
         logger.info("suppression active", extra={"suppression_id": s.pk, "reason": s.reason})
     if made:
-        by_reason = Counter(s.reason for s in made)
-        transaction.on_commit(lambda: [metrics.incr("suppressions", amount=n, reason=r) for r, n in by_reason.items()])
+        by_reason = Counter(s.reason for s in made.values())
+        transaction.on_commit(lambda: metrics.incr_many("suppressions", [(n, {"reason": r}) for r, n in by_reason.items()]))
     return [current[normalize_email(r.email)] for r in requests]
+
+
+def _suppressions_settle(
+    requests: list[SuppressionRequest], *, held: dict[str, Suppression], now: datetime
+) -> tuple[dict[str, Suppression], dict[str, list[int]]]:
+    """The single-address rule, applied in order: ``{address: its active suppression}`` (new
+    ones unsaved) starting from the stored ``held`` ones, and the stored ones to lift, by why."""
+    current = dict(held)
+    lifts: dict[str, list[int]] = {}
+    for r in requests:
+        email = normalize_email(r.email)
+        standing = current.get(email)
+        if standing is not None and standing.expires_at is not None and (
+            r.expires_at is None or standing.expires_at <= now
+        ):
+            if standing.pk is not None:
+                why = f"superseded by {r.reason}" if standing.expires_at > now else "expired"
+                lifts.setdefault(why, []).append(standing.pk)
+            standing = None
+        if standing is None:
+            current[email] = Suppression(
+                email=email, reason=r.reason, bounce_event=r.bounce_event, expires_at=r.expires_at,
+                note=r.note, created_at=now,
+            )
+    return current, lifts
+
+
+def _suppressions_insert(current: dict[str, Suppression]) -> dict[str, Suppression]:
+    """Insert the unsaved suppressions of ``current``, in address order; an address that has an
+    active suppression already is skipped. Returns the inserted ones by address."""
+    new = sorted((s for s in current.values() if s.pk is None), key=lambda s: s.email)
+    made = {}
+    for pk, email in insert_ignoring_conflicts(new, returning=("id", "email")):
+        s = current[email]
+        s.pk = pk
+        s._state.adding = False
+        made[email] = s
+    return made
 
 
 def suppression_lift(*, suppression: Suppression, by=None, reason: str) -> Suppression:

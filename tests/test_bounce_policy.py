@@ -5,7 +5,10 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from bounces.models import BounceEvent, Suppression
-from bounces.services import bounce_record, suppression_create, suppression_expire_due, suppression_lift
+from bounces.services import (
+    SuppressionRequest, bounce_record, suppression_create, suppression_create_many, suppression_expire_due,
+    suppression_lift,
+)
 from leads.models import Lead
 from tests.factories import LeadFactory, MessageFactory
 
@@ -87,6 +90,39 @@ def test_a_complaint_during_a_temporary_suppression_makes_it_permanent():
     assert result.suppression.reason == Suppression.Reason.COMPLAINT
     assert result.suppression.expires_at is None
     assert Suppression.objects.filter(email="g@example.com").count() == 2
+
+
+def test_one_batch_settles_new_and_already_suppressed_addresses_by_the_same_rule():
+    """New addresses are inserted at once; addresses with a stored suppression keep it or have
+    it replaced, and requests for one address apply in order, as one request at a time would."""
+    now = timezone.now()
+    Reason = Suppression.Reason
+    permanent = suppression_create(email="kept@example.com", reason=Reason.HARD_BOUNCE)
+    temporary = suppression_create(email="temp@example.com", reason=Reason.PERSISTENT_SOFT,
+                                   expires_at=now + timedelta(days=5))
+    lapsed = suppression_create(email="lapsed@example.com", reason=Reason.PERSISTENT_SOFT,
+                                expires_at=now + timedelta(days=5))
+    Suppression.objects.filter(pk=lapsed.pk).update(expires_at=now - timedelta(minutes=1))
+    results = suppression_create_many(requests=[
+        SuppressionRequest(email="New@example.com", reason=Reason.PERSISTENT_SOFT, expires_at=now + timedelta(days=5)),
+        SuppressionRequest(email="kept@example.com", reason=Reason.UNSUBSCRIBE),
+        SuppressionRequest(email="temp@example.com", reason=Reason.COMPLAINT),
+        SuppressionRequest(email="lapsed@example.com", reason=Reason.PERSISTENT_SOFT,
+                           expires_at=now + timedelta(days=5)),
+        SuppressionRequest(email="new@example.com", reason=Reason.COMPLAINT),
+    ])
+    new_temp, kept, replaced, renewed, new_final = results
+    assert kept == permanent  # the first evidence stands
+    assert replaced.reason == Reason.COMPLAINT and replaced.pk != temporary.pk
+    assert renewed.pk != lapsed.pk and renewed.expires_at > now
+    assert new_temp == new_final and new_final.reason == Reason.COMPLAINT and new_final.expires_at is None
+    assert set(Suppression.objects.active().values_list("email", "reason")) == {
+        ("kept@example.com", Reason.HARD_BOUNCE), ("temp@example.com", Reason.COMPLAINT),
+        ("lapsed@example.com", Reason.PERSISTENT_SOFT), ("new@example.com", Reason.COMPLAINT),
+    }
+    assert dict(Suppression.objects.filter(lifted_at__isnull=False).values_list("pk", "lift_reason")) == {
+        temporary.pk: "superseded by complaint", lapsed.pk: "expired",
+    }
 
 
 def test_lifting_keeps_history_and_reactivates_the_lead(staff_user):

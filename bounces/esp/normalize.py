@@ -188,7 +188,7 @@ def _draft(event, esp_name: str, window: Window) -> TrackingDraft:
         esp_event_id=draft.esp_event_id,
         email=email,
         category=f"{draft.kind}:{verdict.label}",
-        message_ref=" ".join(part for part in (esp_message_id, verdict.reference, draft.click_url) if part),
+        message_ref=" ".join(filter(None, (esp_message_id, verdict.reference, draft.click_url))),
         status=draft.status,
         occurred_at=timestamp,
     )
