@@ -397,17 +397,49 @@ def soft_bounce_count(*, email: str, at: datetime | None = None) -> int:
 
 
 def soft_bounce_counts(*, at: list[tuple[str, datetime]]) -> list[int]:
-    """``soft_bounce_count`` for many (address, moment) pairs in three queries, in order."""
+    """``soft_bounce_count`` for many (address, moment) pairs, in order.
+
+    An address's last delivery is the later of its lead's ``last_delivered_at`` and its latest
+    message still in state ``sent`` (a delivery too, even before its lead's delivery time was
+    written: a chunk of sends writes those once at its end, and an acceptance refused after the
+    final "." leaves the state ``sent`` no longer). On PostgreSQL the counts are one statement;
+    elsewhere (SQLite for ``make run``) three queries and the count here, by the same rule
+    (tests/test_bounce_policy.py holds the two to the same answers).
+    """
+    if not at:
+        return []
     window = timedelta(days=settings.LOCKLINE_SOFT_BOUNCE_WINDOW_DAYS)
+    if connection.vendor == "postgresql":
+        return _soft_bounce_counts_sql(at, window)
+    return _soft_bounce_counts_orm(at, window)
+
+
+def _soft_bounce_counts_sql(at: list[tuple[str, datetime]], window: timedelta) -> list[int]:
+    # One statement instead of three queries and a count in Python: 2 ms of a 1,000-event
+    # webhook batch (paired rounds, 2026-11-29). Each subquery reaches its rows by index
+    # (bounce_email_cat_time, lead_email_unique, message_recipient_recent); GREATEST skips NULLs.
+    qn = connection.ops.quote_name
+    bounces, leads, messages = (qn(m._meta.db_table) for m in (BounceEvent, Lead, Message))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT count(*) FROM {bounces} b WHERE b.email = v.email AND b.category = %s "
+            f"        AND b.occurred_at <= v.at AND b.occurred_at > GREATEST("
+            f"            v.at - %s::interval,"
+            f"            (SELECT l.last_delivered_at FROM {leads} l WHERE l.email = v.email),"
+            f"            (SELECT max(m.sent_at) FROM {messages} m WHERE m.to_email = v.email AND m.state = %s))) "
+            f"FROM unnest(%s::varchar[], %s::timestamptz[]) WITH ORDINALITY AS v(email, at, n) ORDER BY v.n",
+            [Category.SOFT, window, Message.State.SENT, pg_array([e for e, _ in at]), pg_array([m for _, m in at])],
+        )
+        return [count for (count,) in cursor.fetchall()]
+
+
+def _soft_bounce_counts_orm(at: list[tuple[str, datetime]], window: timedelta) -> list[int]:
     emails = {email for email, _ in at}
     earliest = min(moment for _, moment in at) - window
     latest = max(moment for _, moment in at)
     last_delivered = dict(
         leads_by_email(emails).filter(last_delivered_at__isnull=False).values_list("email", "last_delivered_at")
     )
-    # A message in state `sent` is a delivery too, even before its lead's delivery time was written
-    # (a chunk of sends writes those once at its end; an acceptance refused after the final "."
-    # leaves the state `sent` no longer).
     for email, sent_at in (
         Message.objects.filter(AnyOf("to_email", emails), state=Message.State.SENT, sent_at__isnull=False)
         .values("to_email").annotate(last=Max("sent_at")).values_list("to_email", "last")

@@ -1,16 +1,19 @@
 from datetime import timedelta
 
+import random
+
 import pytest
 from django.utils import timezone
 from freezegun import freeze_time
 
 from bounces.models import BounceEvent, Suppression
+from bounces import services
 from bounces.services import (
     SuppressionRequest, bounce_record, suppression_create, suppression_create_many, suppression_expire_due,
     suppression_lift,
 )
 from leads.models import Lead
-from tests.factories import LeadFactory, MessageFactory
+from tests.factories import BounceEventFactory, CampaignFactory, LeadFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
 Category = BounceEvent.Category
@@ -81,6 +84,46 @@ def test_a_successful_delivery_resets_the_soft_count(settings):
     record(lead.email, Category.SOFT, occurred_at=start)
     Lead.objects.filter(pk=lead.pk).update(last_delivered_at=start + timedelta(hours=1))
     assert record(lead.email, Category.SOFT, occurred_at=start + timedelta(days=1)).suppression is None
+
+
+def test_soft_counts_in_one_statement_agree_with_the_rule_written_out():
+    """PostgreSQL counts soft failures in one statement; SQLite (make run) with three queries and
+    the count in Python. Both, run here on PostgreSQL, give the same counts for addresses with
+    and without leads, deliveries, sent messages and failures inside, outside and on the edges
+    of the window."""
+    rng = random.Random(20261129)
+    start = timezone.now() - timedelta(days=30)
+    moments = [start + timedelta(days=day, hours=hour) for day in range(30) for hour in (0, 7, 13)]
+    first, second, third = CampaignFactory(), CampaignFactory(), CampaignFactory()
+    emails = [f"soft{i}@example.com" for i in range(8)]
+    latest_sent = {}
+    for i, email in enumerate(emails):
+        if i % 4 == 3:
+            continue  # an address that is no lead (an ESP reported a recipient we never imported)
+        if i % 2 == 0:
+            LeadFactory(email=email, last_delivered_at=rng.choice([None, *moments]))
+            continue
+        # Two messages still `sent` (deliveries: the later one counts) and a later one that
+        # bounced (no delivery); the lead's own delivery time unknown or before them.
+        sent_at = latest_sent[email] = moments[36 + 3 * i]
+        lead = LeadFactory(email=email, last_delivered_at=None if i == 1 else sent_at - timedelta(days=2))
+        MessageFactory(campaign=first, lead=lead, state="sent", sent_at=sent_at - timedelta(days=1))
+        MessageFactory(campaign=second, lead=lead, state="sent", sent_at=sent_at)
+        MessageFactory(campaign=third, lead=lead, state="bounced", sent_at=sent_at + timedelta(days=3))
+    window = timedelta(days=7)
+    at = [(email, moment) for email in emails for moment in rng.sample(moments[30:], 12)]
+    delivered = dict(Lead.objects.values_list("email", "last_delivered_at"))
+    for email, moment in at:
+        # Failures on the edges (at the moment, at the window's start, at a delivery, at and
+        # just before the latest send) and anywhere; some of other categories, which never count.
+        sent = latest_sent.get(email, moment)
+        edges = [moment, moment - window, delivered.get(email) or moment, sent, sent - timedelta(hours=12)]
+        for occurred_at in rng.sample(edges, 3) + [rng.choice(moments), rng.choice(moments)]:
+            BounceEventFactory(email=email, occurred_at=occurred_at,
+                               category=rng.choice([Category.SOFT, Category.SOFT, Category.HARD, Category.TRANSIENT]))
+    written_out = services._soft_bounce_counts_orm(at, window)
+    assert services._soft_bounce_counts_sql(at, window) == written_out
+    assert any(written_out) and not all(written_out)  # the scenarios reach both answers
 
 
 def test_a_complaint_during_a_temporary_suppression_makes_it_permanent():
