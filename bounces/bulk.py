@@ -149,7 +149,7 @@ def _insert_by_copy(table_sql: str, table: str, columns: str, rows: Sequence[tup
                 f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
                 f"SELECT 0 AS lockline_n, {columns} FROM {table_sql} WITH NO DATA; "
                 f"COPY pg_temp.{stage} (lockline_n, {columns}) FROM STDIN",
-                body, size=COPY_CHUNK,
+                body, COPY_CHUNK,  # positional: Django's debug cursor passes on only positional arguments
             )
         cursor.execute(
             f"WITH batch AS (DELETE FROM pg_temp.{stage} RETURNING *) "

@@ -2,7 +2,8 @@
 from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bounces import bulk
@@ -38,6 +39,17 @@ def test_text_survives_copy_exactly_and_nul_and_surrogates_become_storable():
     for i, text in enumerate(NASTY):
         expected = text.replace("\x00", "\ufffd").replace("\ud800", "?")
         assert stored[f"key-{i}"] == expected, (i, text)
+
+
+def test_rows_go_in_under_djangos_debug_cursor_too(insert_path):
+    """With DEBUG on, Django wraps every cursor to log its queries, COPY included; the wrapper
+    passes on only positional arguments."""
+    now = timezone.now()
+    with CaptureQueriesContext(connection) as queries:
+        inserted = insert_rows(FlaggedWebhookEvent, _columns(), [("esp", "t", "p", "k", "raw", now)],
+                               returning=("dedupe_key",))
+    assert inserted == [("k",)]
+    assert any("COPY" in q["sql"] for q in queries.captured_queries) == (insert_path == "copy")
 
 
 def test_a_nul_inside_one_value_of_a_column_does_not_shift_the_others():
