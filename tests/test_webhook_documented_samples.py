@@ -3,14 +3,16 @@ that the other webhook tests do not already carry, posted through the real endpo
 are made current, as everywhere in these tests: the samples' own dates are years old."""
 import json
 import time
+import uuid
 
 import pytest
 from django.urls import reverse
 
 from bounces.models import BounceCategory as Category
-from bounces.models import BounceEvent, FlaggedWebhookEvent
+from bounces.models import BounceEvent, FlaggedWebhookEvent, Suppression
 from tests.webhook_support import (
-    esp_settings, mailgun_sign, now_epoch, now_iso, post, post_resend, postal_signature,
+    esp_settings, mailgun_sign, mailtrap_bounce, now_epoch, now_iso, only_bounce, post, post_resend, postal_failed,
+    postal_signature, post_sns, sendgrid_event, sns_envelope, sparkpost_bounce,
 )
 
 pytestmark = [pytest.mark.usefixtures("esp_settings"), pytest.mark.django_db]
@@ -236,3 +238,104 @@ def test_staff_can_list_account_alerts_apart_from_what_was_not_understood(client
     listed = {kind: [row.esp_event_type for row in staff_client.get(url, {"kind": kind}).context["cl"].result_list]
               for kind in ("alert", "unreadable")}
     assert listed == {"alert": ["account_status_change"], "unreadable": ["something_new"]}
+
+
+# --- Postal: failures on our side, and held messages ------------------------------------------
+# Postal's outgoing message processor writes these HardFail details when it gives up before any
+# recipient server answered, and holds mail to suppressed addresses and over the send limit.
+
+def postal_post(client, name: str, status: str, details: str, output: str = ""):
+    body = postal_failed("held@example.com")
+    body.update(event=name, uuid=str(uuid.uuid4()))
+    body["payload"].update(status=status, details=details, output=output)
+    text = json.dumps(body)
+    return post(client, "/anymail/postal/tracking/", text, HTTP_X_POSTAL_SIGNATURE=postal_signature(text))
+
+
+@pytest.mark.parametrize("details", [
+    "Message is likely spam. Threshold is 5.0 and the message scored 7.2.",
+    "Message's domain no longer exist",
+])
+def test_a_postal_failure_of_our_own_message_suppresses_no_one(client, details):
+    assert postal_post(client, "MessageDeliveryFailed", "HardFail", details).status_code == 200
+    event = only_bounce()
+    assert (event.category, event.esp_event_type) == (Category.TRANSIENT, "MessageDeliveryFailed/ours")
+    assert not Suppression.objects.exists()
+
+
+def test_postal_holding_mail_to_a_suppressed_address_suppresses_it_here_too(client):
+    details = "Recipient (held@example.com) is on the suppression list (reason: too many hard fails)"
+    assert postal_post(client, "MessageHeld", "Held", details).status_code == 200
+    event = only_bounce()
+    assert (event.category, event.esp_event_type) == (Category.HARD, "MessageHeld/suppressed")
+    assert Suppression.objects.get().email == "held@example.com"
+
+
+def test_postal_holding_mail_over_the_send_limit_is_an_account_alert_and_other_holds_are_ignored(client):
+    assert postal_post(client, "MessageHeld", "Held", "Message held because send limit (500) has been reached.")\
+        .status_code == 200
+    assert FlaggedWebhookEvent.objects.get().problem.startswith("account alert 'MessageHeld/send limit'")
+    assert postal_post(client, "MessageHeld", "Held", "Credential is configured to hold all messages.")\
+        .status_code == 200
+    assert FlaggedWebhookEvent.objects.count() == 1 and not BounceEvent.objects.exists()
+
+
+# --- SparkPost: recipients on its suppression list --------------------------------------------
+# SparkPost ("Preparing for asynchronous suppressions"): a suppressed recipient is reported as a
+# bounce of class 25, error 554, "Recipient address was suppressed due to customer policy" (or
+# system policy); earlier as a policy_rejection with the same reason.
+
+@pytest.mark.parametrize("event_type, policy", [("bounce", "customer"), ("policy_rejection", "system")])
+def test_a_sparkpost_suppressed_recipient_is_a_hard_bounce(client, event_type, policy):
+    body = sparkpost_bounce("suppressed@example.com", bounce_class="25")
+    reason = f"554 5.7.1 [internal] recipient address was suppressed due to {policy} policy"
+    body[0]["msys"]["message_event"].update(type=event_type, raw_reason=reason, reason=reason)
+    assert post(client, "/anymail/sparkpost/tracking/", body).status_code == 200
+    event = only_bounce()
+    assert (event.category, event.esp_event_type) == (Category.HARD, f"{event_type}/suppressed")
+
+
+# --- Mailtrap: a soft bounce is retried -------------------------------------------------------
+# Mailtrap's event docs: "soft bounce" is a temporary failure ("will retry"), followed by a
+# delivery or a bounce.
+
+def test_a_mailtrap_soft_bounce_is_transient_and_never_counts(client):
+    body = mailtrap_bounce("later@example.com")
+    body["events"][0].update(event="soft bounce", response="soft bounce (450 4.2.0 mailbox busy)",
+                             response_code=450, bounce_category="unavailable")
+    assert post(client, "/anymail/mailtrap/tracking/", body).status_code == 200
+    assert only_bounce().category == Category.TRANSIENT
+
+
+# --- SendGrid: bounce classifications ----------------------------------------------------------
+# SendGrid's "Bounce and Block Classifications": only Invalid Address is what is usually called a
+# hard bounce; Reputation, Content, Frequency or Volume Too High and Technical Failure are about
+# the sending. With SendGrid's generic 5.0.0 the classification decides; a specific code still wins.
+
+@pytest.mark.parametrize("classification, status, category", [
+    ("Reputation", "5.0.0", Category.SOFT),
+    ("Content", "5.0.0", Category.SOFT),
+    ("Invalid Address", "5.0.0", Category.HARD),
+    ("Mailbox Unavailable", "5.0.0", Category.HARD),
+    ("Technical Failure", "5.1.1", Category.HARD),
+])
+def test_sendgrid_bounce_classification_decides_a_generic_bounce(client, classification, status, category):
+    event = sendgrid_event("classified@example.com", type="bounce", status=status,
+                           bounce_classification=classification, reason=f"550 {status} rejected")
+    assert post(client, "/anymail/sendgrid/tracking/", [event]).status_code == 200
+    assert only_bounce().category == category
+
+
+# --- Amazon SNS: our endpoint unsubscribed from the topic -------------------------------------
+# SNS posts a signed UnsubscribeConfirmation when the subscription is deleted; Anymail ignores
+# it, and SES events stop arriving: a person should hear of it.
+
+def test_an_sns_unsubscribe_confirmation_is_kept_as_an_account_alert_once(client):
+    envelope = sns_envelope("You have chosen to deactivate subscription arn:aws:sns:us-east-1:123:ses-events:1.",
+                            sns_type="UnsubscribeConfirmation")
+    for _ in range(2):  # SNS redelivers
+        assert post_sns(client, envelope).status_code == 200
+    flagged = FlaggedWebhookEvent.objects.get()
+    assert flagged.esp_event_type == "UnsubscribeConfirmation"
+    assert flagged.problem.startswith("account alert 'UnsubscribeConfirmation'")
+    assert not BounceEvent.objects.exists()

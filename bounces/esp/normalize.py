@@ -129,6 +129,11 @@ def tracking_draft(*, event, esp_name: str, window: Window | None = None) -> Tra
                           raw=raw_text(getattr(event, "esp_event", None)))
 
 
+def account_alert_problem(label: str) -> str:
+    """What a flagged account alert says (the admin's filter reads its beginning)."""
+    return f"{ACCOUNT_ALERT} {label!r}: about the sending account, not a recipient"
+
+
 def flag_draft(*, esp_name: str, problem: str, raw: str, esp_event_type: str = "") -> TrackingDraft:
     key = "flag:" + bounce_dedupe_key(source="webhook", esp_name=esp_name, email="", category=FLAG, message_ref=raw)
     return TrackingDraft(kind=FLAG, esp_name=esp_name, esp_event_type=esp_event_type[:64], problem=problem,
@@ -141,8 +146,7 @@ def _draft(event, esp_name: str, window: Window) -> TrackingDraft:
         return TrackingDraft(kind=IGNORE, esp_name=esp_name, esp_event_type=verdict.label)
     raw = raw_text(event.esp_event)  # not for ignored events: nothing stores them
     if verdict.kind in (UNKNOWN, ALERT):
-        problem = (f"{ACCOUNT_ALERT} {verdict.label!r}: about the sending account, not a recipient"
-                   if verdict.kind == ALERT else f"unknown event type {verdict.label!r}")
+        problem = account_alert_problem(verdict.label) if verdict.kind == ALERT else f"unknown event type {verdict.label!r}"
         return flag_draft(esp_name=esp_name, problem=problem, raw=raw, esp_event_type=verdict.label)
     email = normalize_email(event.recipient if isinstance(event.recipient, str) else "")
     local, _, domain = email.rpartition("@")
@@ -178,7 +182,9 @@ def _draft(event, esp_name: str, window: Window) -> TrackingDraft:
         draft.status = find_status(verdict.status) or find_status(diagnostic)
         draft.smtp_code = verdict.smtp_code or find_smtp_code(diagnostic)
         draft.esp_category = verdict.kind
-        draft.category, draft.reason = _category(verdict.kind, draft.status, draft.smtp_code)
+        draft.category, draft.reason = (
+            (verdict.kind, "") if verdict.settled else _category(verdict.kind, draft.status, draft.smtp_code)
+        )
     # The ESP's label (not our category) goes into the key: a change of our classification
     # between two deliveries of one event must not make it two events. Without an event id,
     # two clicks on different links, or two campaigns' opens, in the same second are two events.

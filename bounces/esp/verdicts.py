@@ -36,6 +36,9 @@ class EspVerdict:
     # Without a stable id, what else tells two events apart when their recipient, type, message
     # id and timestamp are alike (a campaign id, an ESP-internal message id).
     reference: str = ""
+    # The label settles the category: the status code in the diagnostic is the ESP's own (its
+    # suppression list's "5.7.1"), not a receiving server's, and does not overrule it.
+    settled: bool = False
 
 
 def _dig(value, *keys):
@@ -215,7 +218,13 @@ def sendgrid(event) -> EspVerdict:
     status = _text(raw.get("status"))
     if name == "bounce":
         bounce_type = _text(raw.get("type")) or "bounce"
-        return EspVerdict(label=f"bounce/{bounce_type}", kind=Category.SOFT if bounce_type == "blocked" else Category.HARD,
+        # SendGrid's bounce classification: only an invalid address (or a mailbox that is gone)
+        # is about the recipient; reputation, content, volume and technical failures are about
+        # our sending, so soft, as blocks are. A specific status code still has the last word.
+        # (The label stays "bounce/<type>": it is part of the event's key.)
+        classification = _text(raw.get("bounce_classification"))
+        soft = bounce_type == "blocked" or classification in _SENDGRID_SENDER_SIDE
+        return EspVerdict(label=f"bounce/{bounce_type}", kind=Category.SOFT if soft else Category.HARD,
                           status=status, diagnostic=diagnostic)
     if name == "dropped":
         reason = _text(raw.get("reason"))
@@ -223,6 +232,8 @@ def sendgrid(event) -> EspVerdict:
     # sg_event_id is not used as a key: it has been seen to change across retries.
     return EspVerdict(label=name, kind=_SENDGRID_KINDS.get(name, UNKNOWN), status=status, diagnostic=diagnostic)
 
+
+_SENDGRID_SENDER_SIDE = frozenset({"Reputation", "Content", "Frequency or Volume Too High", "Technical Failure"})
 
 _SENDGRID_KINDS = {  # built once: SendGrid posts its events a thousand at a time
     "deferred": Category.TRANSIENT,
@@ -442,6 +453,11 @@ _SPARKPOST_CLASSES = {
 _SPARKPOST_OTHER_CLASSES = frozenset({"relay_event", "ab_test_event", "ingest_event"})
 
 
+# SparkPost's reason for a recipient on its suppression list ("... due to customer policy" or
+# "... due to system policy").
+_SPARKPOST_SUPPRESSED = "recipient address was suppressed due to"
+
+
 def sparkpost(event) -> EspVerdict:
     ((event_class, payload),) = event.esp_event["msys"].items()
     name = _text(payload.get("type"))
@@ -449,6 +465,11 @@ def sparkpost(event) -> EspVerdict:
         return EspVerdict(label=f"{event_class}/{name}", kind=IGNORE)
     common = dict(diagnostic=_text(payload.get("raw_reason") or payload.get("reason")),
                   smtp_code=find_code(payload.get("error_code")), event_id=_text(payload.get("event_id")) or None)
+    if _SPARKPOST_SUPPRESSED in common["diagnostic"].lower():
+        # The address is on SparkPost's suppression list (an earlier hard bounce, complaint or
+        # unsubscribe; SparkPost posts it as a class 25 bounce or a policy rejection and does not
+        # say which): not sent, and not to be sent to, as Resend's email.suppressed.
+        return EspVerdict(label=f"{name}/suppressed", kind=Category.HARD, settled=True, **common)
     if name in ("bounce", "out_of_band"):
         bounce_class = _text(payload.get("bounce_class"))
         return EspVerdict(label=f"{name}/{bounce_class}", kind=_SPARKPOST_CLASSES.get(bounce_class, Category.SOFT), **common)
@@ -558,8 +579,25 @@ def postal(event) -> EspVerdict:
     }.get(name, UNKNOWN)
     if not name:  # older Postal posts carry no event name: use Anymail's reading
         return fallback(event)
-    return EspVerdict(label=name, kind=kind, diagnostic=_text(payload.get("output") or payload.get("details")),
+    details = _text(payload.get("details"))
+    label = name
+    lowered = details.lower()
+    if name == "MessageDeliveryFailed" and any(text in lowered for text in _POSTAL_OUR_FAILURES):
+        # Postal gave up before any recipient server said anything: our message scored as spam
+        # in its own outbound check, or our sending domain is gone. Not the address's fault.
+        label, kind = f"{name}/ours", Category.TRANSIENT
+    elif name == "MessageHeld" and "suppression list" in lowered:
+        # Postal holds mail to an address on its suppression list (too many hard fails).
+        label, kind = f"{name}/suppressed", Category.HARD
+    elif name == "MessageHeld" and "send limit" in lowered:
+        label, kind = f"{name}/send limit", ALERT
+    return EspVerdict(label=label, kind=kind, diagnostic=_text(payload.get("output")) or details,
                       event_id=_text(raw.get("uuid")) or None)
+
+
+# What Postal writes in a HardFail's details when it failed on our side (its outbound spam
+# check, our domain gone, no recipient in our message), in lower case.
+_POSTAL_OUR_FAILURES = ("message is likely spam", "domain no longer exist", "doesn't have an rcpt to")
 
 
 def mailtrap(event) -> EspVerdict:
@@ -567,7 +605,9 @@ def mailtrap(event) -> EspVerdict:
     name = _text(raw.get("event"))
     kind = {
         "bounce": Category.HARD,
-        "soft bounce": Category.SOFT,
+        # "Temporary failure (will retry)": Mailtrap tries again and reports a delivery or a
+        # bounce; like SendGrid's deferred, each attempt says nothing against the address yet.
+        "soft bounce": Category.TRANSIENT,
         "reject": Category.SOFT,
         "suspension": Category.TRANSIENT,
         "spam": Category.COMPLAINT,

@@ -42,7 +42,7 @@ from django.http import HttpResponse
 from django.http.multipartparser import MultiPartParserError
 
 from bounces.esp import sns
-from bounces.esp.normalize import UnreadableEvent, flag_draft, signed_timestamp_ok
+from bounces.esp.normalize import UnreadableEvent, account_alert_problem, flag_draft, signed_timestamp_ok
 from bounces.tracking import tracking_collect, tracking_event_flag, tracking_events_record
 
 logger = logging.getLogger(__name__)
@@ -307,6 +307,17 @@ class SnsVerifiedMixin:
             return super().esp_to_anymail_events(ses_event, sns_message)
         except _EVENT_BAD_INPUT as exc:
             return [self._unreadable(ses_event, exc)]
+
+    def parse_events(self, request):
+        events = super().parse_events(request)
+        sns_message = self._parse_sns_message(request)
+        if sns_message.get("Type") == "UnsubscribeConfirmation":
+            # Our endpoint was unsubscribed from the topic (Anymail ignores the message): no more
+            # SES events will arrive until someone subscribes it again, so a person should know.
+            return [tracking_event_flag(esp_name=self.esp_name, esp_event=sns_message,
+                                        problem=account_alert_problem("UnsubscribeConfirmation"),
+                                        esp_event_type="UnsubscribeConfirmation")]
+        return events
 
     def auto_confirm_sns_subscription(self, sns_message):
         if not self.basic_auth:
