@@ -309,15 +309,14 @@ class SnsVerifiedMixin:
             return [self._unreadable(ses_event, exc)]
 
     def parse_events(self, request):
-        events = super().parse_events(request)
-        sns_message = self._parse_sns_message(request)
+        sns_message = self._parse_sns_message(request)  # verified, and cached on the request
         if sns_message.get("Type") == "UnsubscribeConfirmation":
             # Our endpoint was unsubscribed from the topic (Anymail ignores the message): no more
             # SES events will arrive until someone subscribes it again, so a person should know.
             return [tracking_event_flag(esp_name=self.esp_name, esp_event=sns_message,
                                         problem=account_alert_problem("UnsubscribeConfirmation"),
                                         esp_event_type="UnsubscribeConfirmation")]
-        return events
+        return super().parse_events(request)
 
     def auto_confirm_sns_subscription(self, sns_message):
         if not self.basic_auth:
