@@ -1,19 +1,43 @@
+import json
+
 from django.contrib import admin
 from django.utils.html import format_html
 
 from analytics.csv_export import export_action
 from bounces.esp.normalize import ACCOUNT_ALERT
 from bounces.ingest import inbound_mail_process
+from bounces.bulk import storable_text
 from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent, InboundMail, Suppression
 from bounces.services import suppression_lift
 from lockline.admin_actions import confirm_with_reason
 
 
+def evidence_html(text: str, *, height: str = "30em"):
+    """Raw evidence for reading: an ESP event (stored as compact JSON) indented, anything else
+    (an SMTP reply, a DSN) exactly as stored."""
+    shown = text
+    if text[:1] in ("{", "["):
+        try:
+            shown = storable_text(json.dumps(json.loads(text), indent=2, ensure_ascii=False))
+        except ValueError:  # not JSON after all (a repr kept when the event would not encode)
+            pass
+    return format_html(
+        '<pre style="white-space: pre-wrap; overflow-wrap: anywhere; max-height: {}; overflow: auto">{}</pre>',
+        height, shown,
+    )
+
+
 class _ReadOnlyEvidence(admin.ModelAdmin):
     """Evidence: what the server or ESP said stays exactly as received."""
 
+    exclude = ["raw"]
+
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
+        return [f.name for f in self.model._meta.fields if f.name != "raw"] + ["raw_evidence"]
+
+    @admin.display(description="raw")
+    def raw_evidence(self, obj):
+        return evidence_html(obj.raw) if obj.raw else "—"
 
     def has_add_permission(self, request):
         return False
@@ -77,7 +101,7 @@ class SuppressionAdmin(admin.ModelAdmin):
     def evidence_raw(self, obj):
         if obj.bounce_event is None or not obj.bounce_event.raw:
             return "—"
-        return format_html('<pre style="white-space: pre-wrap; max-height: 30em; overflow: auto">{}</pre>', obj.bounce_event.raw)
+        return evidence_html(obj.bounce_event.raw)
 
     @admin.action(description="Lift selected suppressions", permissions=["change"])
     def lift(self, request, queryset):
@@ -136,7 +160,7 @@ class InboundMailAdmin(_ReadOnlyEvidence):
 
     @admin.display(description="raw message")
     def raw_message(self, obj):
-        return format_html('<pre style="white-space: pre-wrap; max-height: 40em; overflow: auto">{}</pre>', obj.raw_text)
+        return evidence_html(obj.raw_text, height="40em")
 
     @admin.action(description="Parse selected messages again", permissions=["change"])
     def reprocess(self, request, queryset):

@@ -1,3 +1,6 @@
+import html
+import json
+
 import pytest
 from django.urls import reverse
 
@@ -57,6 +60,22 @@ def test_suppression_evidence_is_shown_read_only(staff_client):
     body = staff_client.get(reverse("admin:bounces_suppression_change", args=[suppression.pk])).content.decode()
     assert "Final-Recipient: rfc822; gone@example.com" in body
     assert 'name="email"' not in body  # evidence is not an input
+
+
+def test_an_esp_events_compact_json_evidence_is_shown_indented_and_a_dsn_as_stored(staff_client):
+    raw = json.dumps({"event": "bounce", "reason": "550 5.1.1 <gone@example.com>: unknown", "n": [1, 2]},
+                     separators=(",", ":"))
+    event = BounceEventFactory(raw=raw, email="gone@example.com")
+    suppression = SuppressionFactory(email="gone@example.com", bounce_event=event)
+    for url in (reverse("admin:bounces_suppression_change", args=[suppression.pk]),
+                reverse("admin:bounces_bounceevent_change", args=[event.pk])):
+        body = html.unescape(staff_client.get(url).content.decode())
+        assert '\n  "event": "bounce",\n  "reason": "550 5.1.1 <gone@example.com>: unknown",' in body
+        assert raw not in body
+        assert 'name="raw"' not in body  # evidence is not an input
+    not_json = BounceEventFactory(raw="{not json: 5.1.1")
+    body = html.unescape(staff_client.get(reverse("admin:bounces_bounceevent_change", args=[not_json.pk])).content.decode())
+    assert ">{not json: 5.1.1</pre>" in body
 
 
 def test_lifting_a_suppression_asks_for_confirmation_and_a_reason(staff_client):

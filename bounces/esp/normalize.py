@@ -65,10 +65,13 @@ class TrackingDraft:
     problem: str = ""
 
 
-# json.dumps(value, default=str), with the C encoder built once instead of per call (a
-# webhook batch encodes a thousand events). No cycle check: parsed JSON has no cycles, and a
-# cycle would still end in RecursionError, which raw_text handles.
-_RAW_JSON = json.JSONEncoder(default=str)
+# json.dumps(value, default=str, separators=(",", ":")), with the C encoder built once instead
+# of per call (a webhook batch encodes a thousand events). Compact: the spaces json.dumps puts
+# after every comma and colon were a tenth of a stored event, written to the table and the WAL
+# for every row (4 % of a 1,000-event batch, paired rounds, 2026-11-29); the admin indents the
+# JSON when it shows it. ASCII escapes keep a lone surrogate as received. No cycle check: parsed
+# JSON has no cycles, and a cycle would still end in RecursionError, which raw_text handles.
+_RAW_JSON = json.JSONEncoder(default=str, separators=(",", ":"))
 _raw_json_c = c_make_encoder and c_make_encoder(
     None, str, encode_basestring_ascii, None, _RAW_JSON.key_separator, _RAW_JSON.item_separator, False, False, True
 )
