@@ -22,24 +22,28 @@ class BounceCategory(models.TextChoices):
     UNSUBSCRIBE = "unsubscribe", "Unsubscribe"  # the recipient opted out: suppress at once
 
 
-# Why the event tables' ``lead``, ``campaign`` and ``prompt_version`` have no database foreign keys.
+# Why the event tables' ``message``, ``lead``, ``campaign`` and ``prompt_version`` have no
+# database foreign keys.
 #
 # ``campaign`` and ``prompt_version`` are denormalised copies of the linked message's own, kept
 # so analytics can use an index per campaign and per prompt version, and ``lead`` is the
 # message's lead whenever there is a message. Every writer (bounce_event_build, the webhook
 # engagement rows, seed_history) copies them from the message in the same transaction. The
-# message's key is checked (``message`` keeps its database foreign key, checked at commit,
-# which locks the message row), and the message's own lead, campaign and prompt version are
-# PROTECTed keys that never change. So a copy names an existing row whenever the event is
-# written, and checking each copy again cost a 1,000-event webhook batch 2,400 of its 3,300
-# row-by-row key checks (see bench/README.md).
+# writer holds the message with the key check's own lock (FOR KEY SHARE,
+# ``bounces.services.messages_hold_for_link``, one statement for a batch's messages) until the
+# rows are committed, and fails if the message is gone; the message's own lead, campaign and
+# prompt version are PROTECTed keys that never change. So the message, and every copy, names
+# an existing row whenever the event is written. Checking keys row by row at commit instead
+# cost a 1,000-event webhook batch 3,300 checks, then 900 with the message's key alone: 6 % of
+# the batch (see bench/README.md).
 #
-# A row without a message names a lead found by its address. The writers hold that lead with
-# the key check's own lock (FOR KEY SHARE, ``bounces.services.lead_ids_for_link``) until the
-# row is committed, and a trigger on the leads table (migration 0006) clears ``lead`` on the
-# rows of a deleted lead, as ON DELETE SET NULL would, whoever deletes it. Deleting through
-# Django (the admin, services) applies ``on_delete=SET_NULL`` as well. tests/test_models.py
-# checks the copies, tests/test_event_lead_links.py the lead.
+# A row without a message names a lead found by its address. The writers hold that lead the
+# same way (``bounces.services.lead_ids_for_link``). Triggers on the leads and messages tables
+# (migrations 0006 and 0007) clear ``lead`` and ``message`` on the rows of a deleted lead or
+# message, as ON DELETE SET NULL would, whoever deletes it; a deletion waits for the writers
+# holding the row, and the trigger's statement then sees their rows. Deleting through Django
+# (the admin, services) applies ``on_delete=SET_NULL`` as well. tests/test_models.py checks the
+# copies, tests/test_event_lead_links.py the links.
 
 
 class BounceEvent(models.Model):
@@ -55,7 +59,8 @@ class BounceEvent(models.Model):
         db_constraint=False,
     )
     message = models.ForeignKey(
-        "campaigns.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="bounce_events"
+        "campaigns.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="bounce_events",
+        db_constraint=False,  # see the note above
     )
     # The message's campaign and prompt version, copied for the analytics indexes. No
     # single-column indexes on them: bounce_campaign_time and bounce_prompt_time start with
@@ -244,7 +249,8 @@ class EngagementEvent(models.Model):
         db_constraint=False,
     )
     message = models.ForeignKey(
-        "campaigns.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="engagement_events"
+        "campaigns.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="engagement_events",
+        db_constraint=False,  # see the note above BounceEvent
     )
     # Copies of the message's, as on BounceEvent (see the note above it). No single-column
     # indexes: the composite indexes below start with them.

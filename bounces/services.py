@@ -234,6 +234,7 @@ def bounce_record_many(*, events: list[BounceEvent]) -> list[BounceRecordResult]
     with transaction.atomic(savepoint=False):
         # A row with a message names the message's lead; one without names the lead with its
         # address, held until commit (see lead_ids_for_link).
+        messages_hold_for_link(ids=[e.message_id for e in events if e.message_id is not None])
         unlinked = [e for e in events if e.message_id is None]
         if unlinked:
             lead_ids = lead_ids_for_link(emails=[e.email for e in unlinked])
@@ -332,6 +333,36 @@ def lead_ids_for_link(*, emails) -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute(f"{sql} FOR KEY SHARE", params)
         return dict(cursor.fetchall())
+
+
+def messages_hold_for_link(*, ids) -> None:
+    """Hold the messages that event rows are about to name until the transaction ends, or raise
+    IntegrityError if one is gone. Call inside the transaction that writes the rows.
+
+    The event tables' ``message`` has no database foreign key (see the note in
+    bounces/models.py): this is the key check's lock (FOR KEY SHARE) taken for all of a batch's
+    messages in one statement, instead of one check per row at commit. Updates of the message
+    go on; a deletion waits for the commit and then, through the trigger of migration
+    bounces.0007, clears the rows that name it. A message deleted before the lock fails the
+    transaction, as the key check did, and the ESP's retry or the task's matches again.
+    """
+    ids = sorted(set(ids))
+    if not ids:
+        return
+    if connection.vendor != "postgresql":  # SQLite (make run): one writer at a time
+        held = Message.objects.filter(AnyOf("pk", ids)).count()
+    else:
+        table = connection.ops.quote_name(Message._meta.db_table)
+        with connection.cursor() as cursor:
+            # In id order, so two transactions locking overlapping messages take them in one order.
+            cursor.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {pg_any('id', 'bigint')} "
+                "ORDER BY id FOR KEY SHARE) AS held",
+                [pg_array(ids)],
+            )
+            (held,) = cursor.fetchone()
+    if held != len(ids):
+        raise IntegrityError(f"{len(ids) - held} message(s) deleted while their events were being recorded")
 
 
 def lead_delivered_update(delivered: dict[int, datetime]) -> None:

@@ -24,7 +24,9 @@ from bounces.esp.normalize import (
     BOUNCE, ENGAGEMENT, FLAG, STALE, TrackingDraft, UnreadableEvent, Window, tolerance_window, tracking_draft,
 )
 from bounces.models import BounceSource, EngagementEvent, FlaggedWebhookEvent
-from bounces.services import bounce_event_build, bounce_record_many, lead_delivered_update, lead_ids_for_link
+from bounces.services import (
+    bounce_event_build, bounce_record_many, lead_delivered_update, lead_ids_for_link, messages_hold_for_link,
+)
 from campaigns.selectors import message_match_many
 
 logger = logging.getLogger(__name__)
@@ -134,6 +136,7 @@ _ENGAGEMENT_COLUMNS = (
 def _engagement_record(engaged: list[TrackingDraft], message_of: dict) -> int:
     if not engaged:
         return 0
+    messages_hold_for_link(ids=[m.pk for m in map(message_of.get, map(id, engaged)) if m is not None])
     unmatched = {d.email for d in engaged if message_of[id(d)] is None}
     lead_ids = lead_ids_for_link(emails=unmatched)
     now = timezone.now()

@@ -1,26 +1,33 @@
-"""An event's lead without a database key (see the note in bounces/models.py): the rows never
-name a lead that is gone, whoever deletes it and whenever."""
+"""An event's lead and message without database keys (see the note in bounces/models.py): the
+rows never name a lead or a message that is gone, whoever deletes it and whenever."""
 import threading
 import time
 
+import psycopg2
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from bounces.models import BounceEvent, EngagementEvent
-from bounces.services import bounce_record
+from bounces.services import bounce_record, messages_hold_for_link
+from campaigns.models import Message
+from campaigns.tokens import message_token
 from leads.models import Lead
 from tests.factories import LeadFactory, MessageFactory
+from tests.webhook_support import esp_settings, post, sendgrid_event
+
+assert esp_settings  # a fixture
 
 
-def dangling_links() -> list[tuple[str, int]]:
-    """(table, lead id) of every event row naming a lead that does not exist."""
+def dangling_links() -> list[tuple[str, str, int]]:
+    """(table, column, id) of every event row naming a lead or a message that does not exist."""
     found = []
     with connection.cursor() as cursor:
         for model in (BounceEvent, EngagementEvent):
             table = model._meta.db_table
-            cursor.execute(f"SELECT %s, lead_id FROM {table} e WHERE lead_id IS NOT NULL "
-                           "AND NOT EXISTS (SELECT 1 FROM leads_lead l WHERE l.id = e.lead_id)", [table])
-            found.extend(cursor.fetchall())
+            for column, target in (("lead_id", "leads_lead"), ("message_id", "campaigns_message")):
+                cursor.execute(f"SELECT %s, %s, {column} FROM {table} e WHERE {column} IS NOT NULL "
+                               f"AND NOT EXISTS (SELECT 1 FROM {target} t WHERE t.id = e.{column})", [table, column])
+                found.extend(cursor.fetchall())
     return found
 
 
@@ -111,3 +118,106 @@ def test_a_lead_deleted_while_an_event_naming_it_is_written_leaves_no_dangling_l
     event = BounceEvent.objects.get(email="racing@example.com")
     assert event.lead_id is None
     assert dangling_links() == []
+
+
+@pytest.mark.django_db
+def test_deleting_messages_outside_django_clears_their_events_message():
+    message, kept = MessageFactory(), MessageFactory()
+    bounce = bounce_record(email=message.to_email, source="smtp", category="soft", status="4.2.2", message=message).event
+    other = bounce_record(email=kept.to_email, source="smtp", category="soft", status="4.2.2", message=kept).event
+    opened = EngagementEvent.objects.create(message=message, lead=message.lead, email=message.to_email,
+                                            event_type="opened", dedupe_key="o-deleted-message")
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM campaigns_message WHERE id = %s", [message.pk])
+    for event in (bounce, opened, other):
+        event.refresh_from_db()
+    assert (bounce.message_id, opened.message_id, other.message_id) == (None, None, kept.pk)
+    assert bounce.lead_id == message.lead_id  # the lead is still there: its link stays
+    assert dangling_links() == []
+
+
+@pytest.mark.django_db
+def test_an_event_naming_a_message_that_is_gone_is_refused_and_nothing_is_written():
+    message = MessageFactory()
+    Message.objects.filter(pk=message.pk).delete()
+    with pytest.raises(IntegrityError, match="deleted while their events were being recorded"):
+        with transaction.atomic():
+            bounce_record(email=message.to_email, source="smtp", category="hard", status="5.1.1", message=message)
+    assert not BounceEvent.objects.exists()
+    with pytest.raises(IntegrityError):
+        messages_hold_for_link(ids=[MessageFactory().pk, message.pk])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_deleted_while_an_event_naming_it_is_written_leaves_no_dangling_link():
+    """The writer holds the message its row names until it commits; the deletion waits for it,
+    then clears the committed row's link."""
+    message = MessageFactory()
+    linked, release, errors = threading.Event(), threading.Event(), []
+
+    def writer():
+        try:
+            with transaction.atomic():
+                bounce_record(email=message.to_email, source="smtp", category="soft", status="4.2.2", message=message)
+                linked.set()
+                release.wait(10)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def deleter():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM campaigns_message WHERE id = %s", [message.pk])
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer)]
+    threads[0].start()
+    assert linked.wait(10)
+    threads.append(threading.Thread(target=deleter))
+    threads[1].start()
+    try:
+        assert _waiting_on_a_lock("DELETE FROM campaigns_message"), "the deletion did not wait for the writer"
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert errors == []
+    assert not Message.objects.filter(pk=message.pk).exists()
+    event = BounceEvent.objects.get(email=message.to_email)
+    assert event.message_id is None
+    assert dangling_links() == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("esp_settings")
+@pytest.mark.parametrize("event", [dict(event="open"), dict(event="deferred", response="450 4.2.1 try later")])
+def test_a_webhook_batch_holds_the_messages_its_rows_name_until_it_commits(client, event):
+    """Engagement and bounce rows alike: until the request's transaction ends (here an outer one
+    the test keeps open), the message they name cannot be deleted."""
+    message = MessageFactory()  # committed
+    body = [sendgrid_event(message.to_email, lockline_message_id=str(message.pk),
+                           lockline_token=message_token(message.pk), **event)]
+    other = psycopg2.connect(**connection.get_connection_params())
+    try:
+        with transaction.atomic():
+            assert post(client, "/anymail/sendgrid/tracking/", body).status_code == 200
+            assert [*BounceEvent.objects.values_list("message_id", flat=True),
+                    *EngagementEvent.objects.values_list("message_id", flat=True)] == [message.pk]
+            with other.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '300ms'")
+                with pytest.raises(psycopg2.errors.LockNotAvailable):
+                    cursor.execute("DELETE FROM campaigns_message WHERE id = %s", [message.pk])
+            other.rollback()
+        with other.cursor() as cursor:  # once committed, the deletion goes through and clears the link
+            cursor.execute("DELETE FROM campaigns_message WHERE id = %s", [message.pk])
+        other.commit()
+    finally:
+        other.close()
+    assert dangling_links() == []
+    assert [*BounceEvent.objects.values_list("message_id", flat=True),
+            *EngagementEvent.objects.values_list("message_id", flat=True)] == [None]
