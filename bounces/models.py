@@ -29,9 +29,9 @@ class BounceCategory(models.TextChoices):
 # so analytics can use an index per campaign and per prompt version, and ``lead`` is the
 # message's lead whenever there is a message. Every writer (bounce_event_build, the webhook
 # engagement rows, seed_history) copies them from the message in the same transaction. The
-# writer holds the message with the key check's own lock (FOR KEY SHARE,
-# ``bounces.services.messages_hold_for_link``, one statement for a batch's messages) until the
-# rows are committed, and fails if the message is gone; the message's own lead, campaign and
+# writer holds the message with the key check's own lock (FOR KEY SHARE: one statement for a
+# batch's messages, ``bounces.services.messages_hold_for_link``, or the webhook batch's matching
+# queries themselves) until the rows are committed, and fails if the message is gone; the message's own lead, campaign and
 # prompt version are PROTECTed keys that never change. So the message, and every copy, names
 # an existing row whenever the event is written. Checking keys row by row at commit instead
 # cost a 1,000-event webhook batch 3,300 checks, then 900 with the message's key alone: 6 % of

@@ -212,13 +212,15 @@ def _bounce_event_fields() -> list[tuple[str, object]]:
     return [(field.attname, field) for field in BounceEvent._meta.concrete_fields]
 
 
-def bounce_record_many(*, events: list[BounceEvent]) -> list[BounceRecordResult]:
+def bounce_record_many(*, events: list[BounceEvent], messages_held: bool = False) -> list[BounceRecordResult]:
     """Record many unsaved BounceEvents (see ``bounce_event_build``) with one upsert.
 
     The batch form of ``bounce_record`` with the same contract, one result per input in
     order: rows whose ``dedupe_key`` or ESP id is already stored (or repeated earlier in the
     batch) come back with ``created=False`` and change nothing; the policy runs once, for the
     rows actually inserted. All in one transaction: a failure writes nothing.
+    ``messages_held``: the caller's transaction holds the events' messages already (see
+    ``messages_hold_for_link``; the webhook batch's matching does).
     """
     if not events:
         return []
@@ -234,7 +236,8 @@ def bounce_record_many(*, events: list[BounceEvent]) -> list[BounceRecordResult]
     with transaction.atomic(savepoint=False):
         # A row with a message names the message's lead; one without names the lead with its
         # address, held until commit (see lead_ids_for_link).
-        messages_hold_for_link(ids=[e.message_id for e in events if e.message_id is not None])
+        if not messages_held:
+            messages_hold_for_link(ids=[e.message_id for e in events if e.message_id is not None])
         unlinked = [e for e in events if e.message_id is None]
         if unlinked:
             lead_ids = lead_ids_for_link(emails=[e.email for e in unlinked])
@@ -345,6 +348,7 @@ def messages_hold_for_link(*, ids) -> None:
     go on; a deletion waits for the commit and then, through the trigger of migration
     bounces.0007, clears the rows that name it. A message deleted before the lock fails the
     transaction, as the key check did, and the ESP's retry or the task's matches again.
+    (A webhook batch's matching takes the same lock as it reads: ``message_match_many(hold=True)``.)
     """
     ids = sorted(set(ids))
     if not ids:

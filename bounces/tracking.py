@@ -25,7 +25,7 @@ from bounces.esp.normalize import (
 )
 from bounces.models import BounceSource, EngagementEvent, FlaggedWebhookEvent
 from bounces.services import (
-    bounce_event_build, bounce_record_many, lead_delivered_update, lead_ids_for_link, messages_hold_for_link,
+    bounce_event_build, bounce_record_many, lead_delivered_update, lead_ids_for_link,
 )
 from campaigns.selectors import message_match_many
 
@@ -98,8 +98,10 @@ def tracking_events_record(*, drafts: list[TrackingDraft]) -> TrackingSummary:
     if not (linked or flags):
         return TrackingSummary(ignored=len(drafts))
     with transaction.atomic():
+        # The matched messages are held (see messages_hold_for_link) by the matching queries
+        # themselves, so neither writer below reads them again.
         matches = message_match_many(
-            lookups=[(d.message_pk, d.claimed_message_pk, d.esp_message_id, d.email) for d in linked]
+            lookups=[(d.message_pk, d.claimed_message_pk, d.esp_message_id, d.email) for d in linked], hold=True,
         ) if linked else []
         message_of = dict(zip(map(id, linked), matches))
         new_engagement = _engagement_record(engaged, message_of)
@@ -112,7 +114,7 @@ def tracking_events_record(*, drafts: list[TrackingDraft]) -> TrackingSummary:
                 raw=d.raw, occurred_at=d.occurred_at,
             )
             for d in bounces
-        ])
+        ], messages_held=True)
         _flags_record(flags)
     new_bounces = sum(r.created for r in results)
     return TrackingSummary(
@@ -136,7 +138,6 @@ _ENGAGEMENT_COLUMNS = (
 def _engagement_record(engaged: list[TrackingDraft], message_of: dict) -> int:
     if not engaged:
         return 0
-    messages_hold_for_link(ids=[m.pk for m in map(message_of.get, map(id, engaged)) if m is not None])
     unmatched = {d.email for d in engaged if message_of[id(d)] is None}
     lead_ids = lead_ids_for_link(emails=unmatched)
     now = timezone.now()

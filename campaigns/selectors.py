@@ -4,6 +4,7 @@ import functools
 from datetime import timedelta
 from typing import NamedTuple
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -68,6 +69,7 @@ class MessageRef(NamedTuple):
 def message_match_many(
     *,
     lookups: list[tuple[int | None, int | None, str, str]],
+    hold: bool = False,
 ) -> list[MessageRef | None]:
     """``message_match`` for many ESP events in at most three queries; one result per lookup.
 
@@ -76,11 +78,15 @@ def message_match_many(
     was sent to that recipient; the ESP's message id (with or without angle brackets); the
     recipient's most recent message within RECENT_MATCH_WINDOW. Returns MessageRefs (the ids
     a recorded event links to), not Message instances.
+
+    ``hold``: lock every message read, as ``bounces.services.messages_hold_for_link`` does, in
+    the reading queries themselves (call inside the transaction that writes the rows naming
+    them): a webhook batch then needs no second pass over its messages.
     """
     messages = _message_refs()
     results: list[MessageRef | None] = [None] * len(lookups)
     pks = {pk for token_pk, claimed_pk, _, _ in lookups for pk in (token_pk, claimed_pk) if pk is not None}
-    by_pk = {row[0]: MessageRef(*row) for row in messages.filter(AnyOf("pk", pks))} if pks else {}
+    by_pk = {row[0]: MessageRef(*row) for row in _rows(messages.filter(AnyOf("pk", pks)), hold)} if pks else {}
     for i, (token_pk, claimed_pk, _, email) in enumerate(lookups):
         found = by_pk.get(token_pk)
         if found is None and claimed_pk in by_pk and by_pk[claimed_pk].to_email == normalize_email(email):
@@ -92,7 +98,7 @@ def message_match_many(
         wanted = {variant(esp_id) for i, (_, _, esp_id, _) in enumerate(lookups) if results[i] is None and esp_id}
         if not wanted:
             break
-        by_esp_id = {row[5]: MessageRef(*row) for row in messages.filter(AnyOf("esp_message_id", wanted))}
+        by_esp_id = {row[5]: MessageRef(*row) for row in _rows(messages.filter(AnyOf("esp_message_id", wanted)), hold)}
         for i, (_, _, esp_id, _) in enumerate(lookups):
             if results[i] is None and esp_id:
                 results[i] = by_esp_id.get(variant(esp_id))
@@ -100,12 +106,25 @@ def message_match_many(
     if emails:
         latest: dict[str, MessageRef] = {}
         recent = messages.filter(AnyOf("to_email", emails), created_at__gte=timezone.now() - RECENT_MATCH_WINDOW)
-        for row in recent.order_by("to_email", "-created_at"):
+        for row in _rows(recent.order_by("to_email", "-created_at"), hold):
             latest.setdefault(row[4], MessageRef(*row))
         for i, (_, _, _, email) in enumerate(lookups):
             if results[i] is None and email:
                 results[i] = latest.get(normalize_email(email))
     return results
+
+
+def _rows(query: QuerySet, hold: bool):
+    """The query's rows; with ``hold`` on PostgreSQL, each locked FOR KEY SHARE until the
+    transaction ends (the lock a key check takes: the message can still be updated, not
+    deleted). Django's select_for_update cannot ask for that lock, so it is added to its SQL.
+    SQLite (``make run``) has one writer at a time and nothing to lock."""
+    if not hold or connection.vendor != "postgresql":
+        return query
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} FOR KEY SHARE", params)
+        return cursor.fetchall()
 
 
 @functools.cache

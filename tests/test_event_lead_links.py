@@ -196,12 +196,16 @@ def test_a_message_deleted_while_an_event_naming_it_is_written_leaves_no_danglin
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("esp_settings")
 @pytest.mark.parametrize("event", [dict(event="open"), dict(event="deferred", response="450 4.2.1 try later")])
-def test_a_webhook_batch_holds_the_messages_its_rows_name_until_it_commits(client, event):
-    """Engagement and bounce rows alike: until the request's transaction ends (here an outer one
-    the test keeps open), the message they name cannot be deleted."""
-    message = MessageFactory()  # committed
-    body = [sendgrid_event(message.to_email, lockline_message_id=str(message.pk),
-                           lockline_token=message_token(message.pk), **event)]
+@pytest.mark.parametrize("matched_by", ["token", "esp message id", "recipient"])
+def test_a_webhook_batch_holds_the_messages_its_rows_name_until_it_commits(client, event, matched_by):
+    """Engagement and bounce rows alike, however their message was found: until the request's
+    transaction ends (here an outer one the test keeps open), the message cannot be deleted."""
+    message = MessageFactory(esp_message_id="<sg-held@ismtpd>")  # committed
+    if matched_by == "token":
+        event = dict(event, lockline_message_id=str(message.pk), lockline_token=message_token(message.pk))
+    elif matched_by == "esp message id":
+        event = dict(event, **{"smtp-id": message.esp_message_id})
+    body = [sendgrid_event(message.to_email, **event)]
     other = psycopg2.connect(**connection.get_connection_params())
     try:
         with transaction.atomic():
