@@ -76,17 +76,16 @@ def _waiting_on_a_lock(statement_start: str, timeout: float = 10.0) -> bool:
     return False
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_lead_deleted_while_an_event_naming_it_is_written_leaves_no_dangling_link():
-    """The writer holds the lead it links by address until it commits; the deletion waits for
-    it, then clears the committed row's link."""
-    LeadFactory(email="racing@example.com")
+def _write_while_deleting(*, write, delete, delete_starts: str) -> None:
+    """Run ``write`` in a transaction held open on one thread, then ``delete`` on another;
+    assert the deletion waits for the writer (a statement starting ``delete_starts`` waiting on
+    a lock), then let the writer commit and both finish without error."""
     linked, release, errors = threading.Event(), threading.Event(), []
 
     def writer():
         try:
             with transaction.atomic():
-                bounce_record(email="racing@example.com", source="dsn", category="soft", status="4.2.2")
+                write()
                 linked.set()
                 release.wait(10)
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below
@@ -96,7 +95,7 @@ def test_a_lead_deleted_while_an_event_naming_it_is_written_leaves_no_dangling_l
 
     def deleter():
         try:
-            Lead.objects.filter(email="racing@example.com").delete()
+            delete()
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
         finally:
@@ -108,12 +107,24 @@ def test_a_lead_deleted_while_an_event_naming_it_is_written_leaves_no_dangling_l
     threads.append(threading.Thread(target=deleter))
     threads[1].start()
     try:
-        assert _waiting_on_a_lock('DELETE FROM "leads_lead"'), "the deletion did not wait for the writer"
+        assert _waiting_on_a_lock(delete_starts), "the deletion did not wait for the writer"
     finally:
         release.set()
         for thread in threads:
             thread.join(timeout=30)
     assert errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lead_deleted_while_an_event_naming_it_is_written_leaves_no_dangling_link():
+    """The writer holds the lead it links by address until it commits; the deletion waits for
+    it, then clears the committed row's link."""
+    LeadFactory(email="racing@example.com")
+    _write_while_deleting(
+        write=lambda: bounce_record(email="racing@example.com", source="dsn", category="soft", status="4.2.2"),
+        delete=lambda: Lead.objects.filter(email="racing@example.com").delete(),
+        delete_starts='DELETE FROM "leads_lead"',
+    )
     assert not Lead.objects.filter(email="racing@example.com").exists()
     event = BounceEvent.objects.get(email="racing@example.com")
     assert event.lead_id is None
@@ -153,40 +164,17 @@ def test_a_message_deleted_while_an_event_naming_it_is_written_leaves_no_danglin
     """The writer holds the message its row names until it commits; the deletion waits for it,
     then clears the committed row's link."""
     message = MessageFactory()
-    linked, release, errors = threading.Event(), threading.Event(), []
 
-    def writer():
-        try:
-            with transaction.atomic():
-                bounce_record(email=message.to_email, source="smtp", category="soft", status="4.2.2", message=message)
-                linked.set()
-                release.wait(10)
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
+    def delete():
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM campaigns_message WHERE id = %s", [message.pk])
 
-    def deleter():
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("DELETE FROM campaigns_message WHERE id = %s", [message.pk])
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=writer)]
-    threads[0].start()
-    assert linked.wait(10)
-    threads.append(threading.Thread(target=deleter))
-    threads[1].start()
-    try:
-        assert _waiting_on_a_lock("DELETE FROM campaigns_message"), "the deletion did not wait for the writer"
-    finally:
-        release.set()
-        for thread in threads:
-            thread.join(timeout=30)
-    assert errors == []
+    _write_while_deleting(
+        write=lambda: bounce_record(email=message.to_email, source="smtp", category="soft", status="4.2.2",
+                                    message=message),
+        delete=delete,
+        delete_starts="DELETE FROM campaigns_message",
+    )
     assert not Message.objects.filter(pk=message.pk).exists()
     event = BounceEvent.objects.get(email=message.to_email)
     assert event.message_id is None
