@@ -109,8 +109,10 @@ def test_two_batches_in_one_transaction_do_not_see_each_others_staged_rows():
     now = timezone.now()
     with transaction.atomic():
         a = insert_rows(FlaggedWebhookEvent, _columns(), [("e", "t", "p", "a", "", now)], returning=("dedupe_key",))
+        FlaggedWebhookEvent.objects.filter(dedupe_key="a").delete()  # so a staged "a" left over would go in again
         b = insert_rows(FlaggedWebhookEvent, _columns(), [("e", "t", "p", "b", "", now)], returning=("dedupe_key",))
     assert (a, b) == ([("a",)], [("b",)])
+    assert list(FlaggedWebhookEvent.objects.values_list("dedupe_key", flat=True)) == ["b"]
 
 
 def test_model_instances_take_the_same_path():
