@@ -4,9 +4,9 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from analytics.csv_export import export_action
+from bounces.bulk import storable_text
 from bounces.esp.normalize import ACCOUNT_ALERT
 from bounces.ingest import inbound_mail_process
-from bounces.bulk import storable_text
 from bounces.models import BounceEvent, EngagementEvent, FlaggedWebhookEvent, InboundMail, Suppression
 from bounces.services import suppression_lift
 from lockline.admin_actions import confirm_with_reason

@@ -24,9 +24,7 @@ from bounces.esp.normalize import (
     BOUNCE, ENGAGEMENT, FLAG, STALE, TrackingDraft, UnreadableEvent, Window, tolerance_window, tracking_draft,
 )
 from bounces.models import BounceSource, EngagementEvent, FlaggedWebhookEvent
-from bounces.services import (
-    bounce_event_build, bounce_record_many, lead_delivered_update, lead_ids_for_link,
-)
+from bounces.services import bounce_event_build, bounce_record_many, lead_delivered_update, lead_ids_for_link
 from campaigns.selectors import message_match_many
 
 logger = logging.getLogger(__name__)
