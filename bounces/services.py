@@ -31,7 +31,7 @@ from bounces.models import BounceEvent, Suppression
 from campaigns.models import Message
 from leads.models import Lead, email_domain, normalize_email
 from lockline import metrics
-from lockline.db import AnyOf, pg_any, pg_array
+from lockline.db import AnyOf, key_share_rows, pg_any, pg_array
 
 logger = logging.getLogger(__name__)
 
@@ -318,24 +318,16 @@ def lead_ids_for_link(*, emails) -> dict[str, int]:
     name, held until the transaction ends. Call inside the transaction that writes the rows.
 
     The event tables' ``lead`` has no database foreign key (see the note in bounces/models.py).
-    A row with a message names that message's lead, and the message's checked key vouches for
-    it; a row without one relies on this lock (FOR KEY SHARE, the lock the key check takes:
+    A row with a message names that message's lead, and the held message vouches for it (see
+    ``messages_hold_for_link``); a row without one relies on this lock (``key_share_rows``:
     updates of the lead go on, a deletion waits for the commit and then, through the trigger
     of migration bounces.0006, clears the rows that name it).
     """
     emails = sorted(set(emails))
     if not emails:
         return {}
-    leads = leads_by_email(emails).order_by("pk").values_list("email", "id")
-    if connection.vendor != "postgresql":  # SQLite (make run): one writer at a time
-        return dict(leads)
-    # Django cannot ask for FOR KEY SHARE (its select_for_update takes FOR [NO KEY] UPDATE, which
-    # would also hold up updates of the lead): the same query, with the clause added. In id
-    # order, so two transactions locking overlapping leads take them in one order.
-    sql, params = leads.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"{sql} FOR KEY SHARE", params)
-        return dict(cursor.fetchall())
+    # In id order, so two transactions locking overlapping leads take them in one order.
+    return dict(key_share_rows(leads_by_email(emails).order_by("pk").values_list("email", "id")))
 
 
 def messages_hold_for_link(*, ids) -> None:
@@ -343,9 +335,9 @@ def messages_hold_for_link(*, ids) -> None:
     IntegrityError if one is gone. Call inside the transaction that writes the rows.
 
     The event tables' ``message`` has no database foreign key (see the note in
-    bounces/models.py): this is the key check's lock (FOR KEY SHARE) taken for all of a batch's
-    messages in one statement, instead of one check per row at commit. Updates of the message
-    go on; a deletion waits for the commit and then, through the trigger of migration
+    bounces/models.py): this is the key check's lock (``key_share_rows``) taken for all of a
+    batch's messages in one statement, instead of one check per row at commit. Updates of the
+    message go on; a deletion waits for the commit and then, through the trigger of migration
     bounces.0007, clears the rows that name it. A message deleted before the lock fails the
     transaction, as the key check did, and the ESP's retry or the task's matches again.
     (A webhook batch's matching takes the same lock as it reads: ``message_match_many(hold=True)``.)
@@ -353,18 +345,7 @@ def messages_hold_for_link(*, ids) -> None:
     ids = sorted(set(ids))
     if not ids:
         return
-    if connection.vendor != "postgresql":  # SQLite (make run): one writer at a time
-        held = Message.objects.filter(AnyOf("pk", ids)).count()
-    else:
-        table = connection.ops.quote_name(Message._meta.db_table)
-        with connection.cursor() as cursor:
-            # In id order, so two transactions locking overlapping messages take them in one order.
-            cursor.execute(
-                f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {pg_any('id', 'bigint')} "
-                "ORDER BY id FOR KEY SHARE) AS held",
-                [pg_array(ids)],
-            )
-            (held,) = cursor.fetchone()
+    held = len(key_share_rows(Message.objects.filter(AnyOf("pk", ids)).order_by("pk").values_list("pk")))
     if held != len(ids):
         raise IntegrityError(f"{len(ids) - held} message(s) deleted while their events were being recorded")
 

@@ -4,13 +4,12 @@ import functools
 from datetime import timedelta
 from typing import NamedTuple
 
-from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from campaigns.models import Message
 from campaigns.tokens import find_token
-from lockline.db import AnyOf
+from lockline.db import AnyOf, key_share_rows
 from leads.models import normalize_email
 
 # A bounce that names only its recipient is matched to their latest message this recent.
@@ -115,16 +114,8 @@ def message_match_many(
 
 
 def _rows(query: QuerySet, hold: bool):
-    """The query's rows; with ``hold`` on PostgreSQL, each locked FOR KEY SHARE until the
-    transaction ends (the lock a key check takes: the message can still be updated, not
-    deleted). Django's select_for_update cannot ask for that lock, so it is added to its SQL.
-    SQLite (``make run``) has one writer at a time and nothing to lock."""
-    if not hold or connection.vendor != "postgresql":
-        return query
-    sql, params = query.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"{sql} FOR KEY SHARE", params)
-        return cursor.fetchall()
+    """The query's rows, held (``key_share_rows``) when the caller asks."""
+    return key_share_rows(query) if hold else query
 
 
 @functools.cache

@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.core.exceptions import EmptyResultSet
-from django.db.models import BooleanField, Expression, F
+from django.db import connection
+from django.db.models import BooleanField, Expression, F, QuerySet
 
 
 class AnyOf(Expression):
@@ -75,3 +76,21 @@ def pg_array(values) -> str | list:
         else:
             return list(values)
     return "{" + ",".join(parts) + "}"
+
+
+def key_share_rows(query: QuerySet) -> list[tuple]:
+    """The rows of a ``values_list`` query, each locked FOR KEY SHARE until the transaction ends.
+
+    FOR KEY SHARE is the lock a foreign-key check takes: the row can still be updated, not
+    deleted. It is how the event tables hold the leads and messages their rows name without
+    database keys (see the note in bounces/models.py). Django's select_for_update cannot ask for
+    it (FOR [NO KEY] UPDATE would also hold up updates of the row), so the clause is added to
+    the query's SQL; order the query by key so that transactions take overlapping rows in one
+    order. SQLite (``make run``) has one writer at a time: the rows, unlocked.
+    """
+    if connection.vendor != "postgresql":
+        return list(query)
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} FOR KEY SHARE", params)
+        return cursor.fetchall()
