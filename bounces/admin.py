@@ -152,14 +152,10 @@ class InboundMailAdmin(_ReadOnlyEvidence):
     list_filter = ["status", "kind", "origin", "mta"]
     search_fields = ["subject", "origin_ref", "parse_error", "digest"]
     date_hierarchy = "received_at"
-    exclude = ["raw"]
     actions = ["reprocess"]
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields if f.name != "raw"] + ["raw_message"]
-
     @admin.display(description="raw message")
-    def raw_message(self, obj):
+    def raw_evidence(self, obj):  # the stored bytes, decoded; a whole message wants more room
         return evidence_html(obj.raw_text, height="40em")
 
     @admin.action(description="Parse selected messages again", permissions=["change"])

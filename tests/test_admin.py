@@ -4,7 +4,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from bounces.models import Suppression
+from bounces.models import InboundMail, Suppression
 from campaigns.models import Campaign
 from tests.factories import (
     BounceEventFactory,
@@ -76,6 +76,14 @@ def test_an_esp_events_compact_json_evidence_is_shown_indented_and_a_dsn_as_stor
     not_json = BounceEventFactory(raw="{not json: 5.1.1")
     body = html.unescape(staff_client.get(reverse("admin:bounces_bounceevent_change", args=[not_json.pk])).content.decode())
     assert ">{not json: 5.1.1</pre>" in body
+
+
+def test_an_inbound_bounce_mail_is_shown_as_received_and_read_only(staff_client):
+    mail = InboundMail.objects.create(digest="d" * 64, raw=b"From: MAILER-DAEMON\r\n\r\n550 5.1.1 <gone@example.com>",
+                                      origin="file", status=InboundMail.Status.NEEDS_REVIEW)
+    body = html.unescape(staff_client.get(reverse("admin:bounces_inboundmail_change", args=[mail.pk])).content.decode())
+    assert "raw message" in body and "From: MAILER-DAEMON\r\n\r\n550 5.1.1 <gone@example.com></pre>" in body
+    assert 'name="raw"' not in body and 'name="digest"' not in body
 
 
 def test_lifting_a_suppression_asks_for_confirmation_and_a_reason(staff_client):
