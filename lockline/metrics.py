@@ -75,7 +75,7 @@ def incr_many(name: str, updates: list[tuple[int, dict[str, object]]]) -> None:
     """``incr(name, amount, **labels)`` for each ``(amount, labels)``, in one Redis round trip
     (a webhook batch counts its bounces by category and source, its suppressions by reason)."""
     for _, labels in updates:
-        if not _NAME_RE.match(name) or not all(_NAME_RE.match(key) for key in labels):
+        if not all(_NAME_RE.match(key) for key in (name, *labels)):
             raise ValueError(f"Metric and label names must be snake_case: {name} {sorted(labels)}")
     fields = [(_labels_field(labels), amount) for amount, labels in updates]
     if not fields:
